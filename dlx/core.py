@@ -1,0 +1,316 @@
+"""Tensor and reverse-mode automatic differentiation.
+
+A :class:`Function` has array-level ``forward``/``backward`` written with the active
+backend's ``xp``; calling it on Tensors records the graph (unless :func:`no_grad` is in
+force). ``Tensor.backward()`` walks the graph in reverse topological order (by generation),
+accumulates gradients into ``.grad`` (plain backend arrays), and releases the graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import weakref
+
+from dlx import backends
+from dlx.errors import ShapeError
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager: ops inside it record no graph (evaluation, optimiser updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class Tensor:
+    """A backend array plus the bookkeeping autodiff needs.
+
+    ``data`` is a numpy or cupy array; ``grad`` (after ``backward``) an array of the same
+    shape; ``creator`` the Function that produced it (None for leaves).
+    """
+
+    __slots__ = ("data", "grad", "creator", "generation", "requires_grad", "name",
+                 "__weakref__")
+    __array_priority__ = 200
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        backend = backends.current()
+        if not backend.owns(data):
+            data = backend.asarray(data)
+            if data.dtype.kind == "f" and data.dtype != backend.default_dtype:
+                data = data.astype(backend.default_dtype)
+        self.data = data
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+        self.requires_grad = requires_grad
+        self.name = name
+
+    # -- array-like facts -------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def T(self):
+        from dlx.functional import transpose
+
+        return transpose(self)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = str(self.to_numpy()).replace("\n", "\n       ")
+        return f"Tensor({body}, dtype={self.dtype}{', requires_grad' if self.requires_grad else ''})"
+
+    def to_numpy(self):
+        """The values as a host NumPy array (a device->host copy on the GPU)."""
+        return backends.backend_of(self.data).to_host(self.data)
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float (synchronises the device)."""
+        if self.size != 1:
+            raise ShapeError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return float(self.to_numpy().reshape(()))
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, outside any graph."""
+        return Tensor(self.data)
+
+    # -- autodiff ----------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` that requires it.
+
+        ``grad`` defaults to ones for a one-element tensor. The graph is released afterwards
+        unless ``retain_graph``.
+        """
+        xp = backends.backend_of(self.data).xp
+        if grad is None:
+            if self.size != 1:
+                raise ShapeError("backward() without a gradient needs a one-element tensor, "
+                                 f"got shape {self.shape}; pass grad= of that shape")
+            grad = xp.ones_like(self.data)
+        elif isinstance(grad, Tensor):
+            grad = grad.data
+        if grad.shape != self.shape:
+            raise ShapeError(f"backward(): grad has shape {grad.shape}, tensor has {self.shape}")
+        self.grad = grad if self.grad is None else self.grad + grad
+        if self.creator is None:
+            return
+
+        heap: list = []
+        seen = set()
+
+        def push(fn):
+            if id(fn) not in seen:
+                seen.add(id(fn))
+                heapq.heappush(heap, (-fn.generation, len(seen), fn))
+
+        push(self.creator)
+        while heap:
+            fn = heapq.heappop(heap)[2]
+            outputs = [ref() for ref in fn.outputs]
+            gys = [None if y is None else y.grad for y in outputs]
+            gxs = fn.backward(*gys)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            for x, gx in zip(fn.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                x.grad = gx if x.grad is None else x.grad + gx
+                if x.creator is not None:
+                    push(x.creator)
+            if not retain_graph:
+                for y in outputs:
+                    if y is not None and y is not self:
+                        y.grad = None
+                    if y is not None:
+                        y.creator = None
+                fn.inputs = fn.outputs = ()
+
+    # -- operators (implemented in dlx.functional) --------------------------------------------
+    def __add__(self, other):
+        from dlx.functional import add
+
+        return add(self, other)
+
+    def __radd__(self, other):
+        from dlx.functional import add
+
+        return add(other, self)
+
+    def __sub__(self, other):
+        from dlx.functional import sub
+
+        return sub(self, other)
+
+    def __rsub__(self, other):
+        from dlx.functional import sub
+
+        return sub(other, self)
+
+    def __mul__(self, other):
+        from dlx.functional import mul
+
+        return mul(self, other)
+
+    def __rmul__(self, other):
+        from dlx.functional import mul
+
+        return mul(other, self)
+
+    def __truediv__(self, other):
+        from dlx.functional import div
+
+        return div(self, other)
+
+    def __rtruediv__(self, other):
+        from dlx.functional import div
+
+        return div(other, self)
+
+    def __neg__(self):
+        from dlx.functional import neg
+
+        return neg(self)
+
+    def __pow__(self, exponent):
+        from dlx.functional import power
+
+        return power(self, exponent)
+
+    def __matmul__(self, other):
+        from dlx.functional import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        from dlx.functional import matmul
+
+        return matmul(other, self)
+
+    def __getitem__(self, index):
+        from dlx.functional import getitem
+
+        return getitem(self, index)
+
+    def sum(self, axis=None, keepdims=False):
+        from dlx.functional import sum as _sum
+
+        return _sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        from dlx.functional import mean
+
+        return mean(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        from dlx.functional import reshape
+
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return reshape(self, shape)
+
+    def transpose(self, *axes):
+        from dlx.functional import transpose
+
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return transpose(self, axes or None)
+
+    def exp(self):
+        from dlx.functional import exp
+
+        return exp(self)
+
+    def log(self):
+        from dlx.functional import log
+
+        return log(self)
+
+
+class Parameter(Tensor):
+    """A trainable leaf tensor (``requires_grad`` is always true)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, name: str | None = None):
+        super().__init__(data, requires_grad=True, name=name)
+
+    def __repr__(self):
+        return "Parameter" + super().__repr__()[len("Tensor"):]
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """``value`` if it is a Tensor, else a constant leaf (dtype of ``like`` when given)."""
+    if isinstance(value, Tensor):
+        return value
+    backend = backends.current()
+    dtype = like.dtype if like is not None else None
+    if dtype is None and not backend.owns(value):
+        return Tensor(value)
+    return Tensor(backend.asarray(value, dtype=dtype))
+
+
+class Function:
+    """An op: ``forward(*arrays) -> array(s)`` and ``backward(*grads) -> grad(s)``.
+
+    Subclasses read the array module from ``self.xp`` and keep whatever backward needs on
+    ``self``. A backward returns one gradient per input, ``None`` where there is none.
+    """
+
+    generation = 0
+    inputs: tuple = ()
+    outputs: tuple = ()
+
+    def __call__(self, *inputs):
+        backend = backends.current()
+        self.backend = backend
+        self.xp = backend.xp
+        ys = self.forward(*[x.data for x in inputs])
+        many = isinstance(ys, tuple)
+        outputs = [Tensor.__new__(Tensor) for _ in (ys if many else (ys,))]
+        for out, y in zip(outputs, ys if many else (ys,)):
+            out.data = y
+            out.grad = out.creator = out.name = None
+            out.generation = 0
+            out.requires_grad = False
+        if _grad_enabled and any(x.requires_grad for x in inputs):
+            self.generation = max(x.generation for x in inputs)
+            for out in outputs:
+                out.creator = self
+                out.generation = self.generation + 1
+                out.requires_grad = True
+            self.inputs = inputs
+            self.outputs = tuple(weakref.ref(o) for o in outputs)
+        return tuple(outputs) if many else outputs[0]
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError
