@@ -124,6 +124,7 @@ class Tensor:
 
         heap: list = []
         seen = set()
+        done: list = []
 
         def push(fn):
             if id(fn) not in seen:
@@ -148,9 +149,13 @@ class Tensor:
                 for y in outputs:
                     if y is not None and y is not self:
                         y.grad = None
-                    if y is not None:
-                        y.creator = None
-                fn.inputs = fn.outputs = ()
+                done.append(fn)
+        for fn in done:  # release the graph only now: inputs keep later outputs alive
+            for ref in fn.outputs:
+                y = ref()
+                if y is not None:
+                    y.creator = None
+            fn.inputs = fn.outputs = ()
 
     # -- operators (implemented in dlx.functional) --------------------------------------------
     def __add__(self, other):

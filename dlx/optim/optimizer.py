@@ -1,0 +1,86 @@
+"""Optimiser base class and plain gradient descent.
+
+Optimisers update parameters in place on the device: ``W -= alpha * dW``. Per-parameter
+state (velocities, squared averages) lives in ``self.state[param]`` — keyed by the Parameter
+object itself, never by ``id()`` — and is saved by position in ``self.params`` so it can be
+restored into a freshly built model.
+"""
+
+from __future__ import annotations
+
+from dlx import backends
+from dlx.core import Parameter
+from dlx.errors import CheckpointError, ConfigError
+
+
+class Optimizer:
+    """Holds the parameters to update, the learning rate and per-parameter state."""
+
+    def __init__(self, params, lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ConfigError(f"{type(self).__name__}: no parameters to optimise")
+        for p in self.params:
+            if not isinstance(p, Parameter):
+                raise ConfigError(f"{type(self).__name__}: expected Parameters, got "
+                                  f"{type(p).__name__}")
+        if not lr > 0:
+            raise ConfigError(f"{type(self).__name__}: learning rate must be > 0, got {lr}")
+        self.lr = float(lr)
+        self.t = 0  # number of steps taken (Adam's bias-correction counter)
+        self.state: dict[Parameter, dict] = {}
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        self.t += 1
+        for p in self.params:
+            if p.grad is not None:
+                self.update(p, p.grad)
+
+    def update(self, p: Parameter, g) -> None:
+        raise NotImplementedError
+
+    # -- saving and restoring -----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """{'hyper': JSON-able settings, 'arrays': {'<index>.<key>': host array}}."""
+        arrays = {}
+        for i, p in enumerate(self.params):
+            for key, value in self.state.get(p, {}).items():
+                arrays[f"{i}.{key}"] = backends.backend_of(value).to_host(value)
+        return {"hyper": {"type": type(self).__name__, "lr": self.lr, "t": self.t,
+                          **self.hyperparameters()}, "arrays": arrays}
+
+    def load_state_dict(self, state: dict) -> None:
+        hyper = state["hyper"]
+        if hyper.get("type") != type(self).__name__:
+            raise CheckpointError(f"optimiser state is for {hyper.get('type')}, "
+                                  f"this optimiser is {type(self).__name__}")
+        self.lr, self.t = float(hyper["lr"]), int(hyper["t"])
+        backend = backends.current()
+        self.state = {}
+        for name, value in state["arrays"].items():
+            index, key = name.split(".", 1)
+            index = int(index)
+            if index >= len(self.params):
+                raise CheckpointError(f"optimiser state names parameter {index}, "
+                                      f"but only {len(self.params)} are optimised")
+            p = self.params[index]
+            self.state.setdefault(p, {})[key] = backend.asarray(value, dtype=p.dtype)
+
+    def hyperparameters(self) -> dict:
+        """Settings besides lr and t that define this optimiser (saved in checkpoints)."""
+        return {}
+
+
+class GradientDescent(Optimizer):
+    """W := W - alpha * dW."""
+
+    def update(self, p, g):
+        p.data -= self.lr * g
+
+
+GD = GradientDescent
