@@ -118,10 +118,11 @@ class Tensor:
             grad = grad.data
         if grad.shape != self.shape:
             raise ShapeError(f"backward(): grad has shape {grad.shape}, tensor has {self.shape}")
-        self.grad = grad if self.grad is None else self.grad + grad
         if self.creator is None:
+            self.grad = grad if self.grad is None else self.grad + grad
             return
 
+        grads = {id(self): grad}  # gradients of non-leaf tensors live only during the walk
         heap: list = []
         seen = set()
         done: list = []
@@ -134,28 +135,27 @@ class Tensor:
         push(self.creator)
         while heap:
             fn = heapq.heappop(heap)[2]
-            outputs = [ref() for ref in fn.outputs]
-            gys = [None if y is None else y.grad for y in outputs]
+            gys = [grads.pop(id(ref()), None) for ref in fn.outputs]
             gxs = fn.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                x.grad = gx if x.grad is None else x.grad + gx
-                if x.creator is not None:
+                if x.creator is None:
+                    x.grad = gx if x.grad is None else x.grad + gx
+                else:
+                    key = id(x)
+                    grads[key] = gx if key not in grads else grads[key] + gx
                     push(x.creator)
-            if not retain_graph:
-                for y in outputs:
-                    if y is not None and y is not self:
-                        y.grad = None
-                done.append(fn)
-        for fn in done:  # release the graph only now: inputs keep later outputs alive
-            for ref in fn.outputs:
-                y = ref()
-                if y is not None:
-                    y.creator = None
-            fn.inputs = fn.outputs = ()
+            done.append(fn)
+        if not retain_graph:
+            for fn in done:  # release only now: inputs keep later outputs alive until here
+                for ref in fn.outputs:
+                    y = ref()
+                    if y is not None:
+                        y.creator = None
+                fn.inputs = fn.outputs = ()
 
     # -- operators (implemented in dlx.functional) --------------------------------------------
     def __add__(self, other):
