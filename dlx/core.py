@@ -285,7 +285,8 @@ class Function:
     """An op: ``forward(*arrays) -> array(s)`` and ``backward(*grads) -> grad(s)``.
 
     Subclasses read the array module from ``self.xp`` and keep whatever backward needs on
-    ``self``. A backward returns one gradient per input, ``None`` where there is none.
+    ``self``. A backward returns one gradient per input, ``None`` where there is none; it may
+    skip work for inputs whose ``self.inputs[i].requires_grad`` is false.
     """
 
     generation = 0
