@@ -7,6 +7,8 @@ from dlx.functional.losses import (binary_cross_entropy, binary_cross_entropy_wi
 from dlx.functional.math import (add, broadcast_to, clip, div, exp, getitem, log, matmul,
                                  maximum, mean, mul, neg, power, reshape, sub, sum, sum_to,
                                  transpose)
+from dlx.functional.dropout import dropout, dropout_mask
+from dlx.functional.normalization import batch_norm
 
 __all__ = [
     "ACTIVATIONS", "add", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -15,3 +17,4 @@ __all__ = [
     "relu", "reshape", "sigmoid", "softmax", "softmax_cross_entropy", "sub", "sum", "sum_to",
     "tanh", "transpose",
 ]
+__all__ += ["batch_norm", "dropout", "dropout_mask"]

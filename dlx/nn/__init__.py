@@ -3,6 +3,9 @@
 from dlx.nn.layers import (Activation, Dense, LeakyReLU, ReLU, Sequential, Sigmoid, Softmax,
                            Tanh)
 from dlx.nn.module import Module, as_input
+from dlx.nn.l2 import l2_penalty
+from dlx.nn.regularization import BatchNorm, BatchNorm2D, Dropout
 
 __all__ = ["Activation", "Dense", "LeakyReLU", "Module", "ReLU", "Sequential", "Sigmoid",
            "Softmax", "Tanh", "as_input"]
+__all__ += ["BatchNorm", "BatchNorm2D", "Dropout", "l2_penalty"]
