@@ -1,0 +1,45 @@
+"""Classification metrics (course 3): accuracy, confusion matrix, precision, recall, F1.
+
+Inputs are label arrays on any backend (y_true, y_pred: (m,) integers); results are plain
+Python numbers or a host array for the confusion matrix.
+"""
+
+from __future__ import annotations
+
+from dlx import backends
+from dlx.errors import ShapeError
+
+
+def _labels(y_true, y_pred):
+    backend = backends.backend_of(y_pred)
+    y_true, y_pred = backend.asarray(y_true), backend.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ShapeError(f"metrics need two (m,) label arrays, got {y_true.shape} and "
+                         f"{y_pred.shape}")
+    return backend, y_true, y_pred
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of predictions equal to the labels."""
+    _, y_true, y_pred = _labels(y_true, y_pred)
+    return float((y_true == y_pred).mean())
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int | None = None):
+    """C[i, j] = number of examples of class i predicted as j; a host (K, K) int64 array."""
+    backend, y_true, y_pred = _labels(y_true, y_pred)
+    xp = backend.xp
+    k = n_classes or int(max(int(y_true.max()), int(y_pred.max()))) + 1
+    counts = xp.bincount(y_true.astype(xp.int64) * k + y_pred.astype(xp.int64), minlength=k * k)
+    return backend.to_host(counts.reshape(k, k))
+
+
+def precision_recall_f1(y_true, y_pred, positive: int = 1) -> dict:
+    """Precision P = TP/(TP+FP), recall R = TP/(TP+FN), F1 = 2PR/(P+R) for one class."""
+    _, y_true, y_pred = _labels(y_true, y_pred)
+    tp = int(((y_pred == positive) & (y_true == positive)).sum())
+    fp = int(((y_pred == positive) & (y_true != positive)).sum())
+    fn = int(((y_pred != positive) & (y_true == positive)).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
