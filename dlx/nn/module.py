@@ -134,6 +134,37 @@ class Module:
                                    target.asarray(backends.backend_of(buf).to_host(buf)))
         return self
 
+    # -- training (thin wrappers over dlx.train; see there for the arguments) -----------------
+    def fit(self, train, dev=None, **kwargs):
+        """Train on ``train`` = (X, y); returns a History. See ``dlx.train.fit``."""
+        from dlx.train import fit
+
+        return fit(self, train, dev, **kwargs)
+
+    def evaluate(self, data, **kwargs) -> dict:
+        """{"cost", "accuracy"} on ``data`` = (X, y). See ``dlx.train.evaluate``."""
+        from dlx.train import evaluate
+
+        return evaluate(self, data, **kwargs)
+
+    def predict(self, X, **kwargs):
+        """Predicted class labels (host array). See ``dlx.train.predict``."""
+        from dlx.train import predict
+
+        return predict(self, X, **kwargs)
+
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities (host array (m, K)). See ``dlx.train.predict_proba``."""
+        from dlx.train import predict_proba
+
+        return predict_proba(self, X, **kwargs)
+
+    def summary(self, input_shape=None, **kwargs) -> str:
+        """Print layers, output shapes and parameter counts. See ``dlx.train.summary``."""
+        from dlx.train import summary
+
+        return summary(self, input_shape, **kwargs)
+
     def __repr__(self):
         lines = [f"{type(self).__name__}("]
         for name, child in self.children():
