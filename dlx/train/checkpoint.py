@@ -40,6 +40,8 @@ from dlx.errors import CheckpointError, ConfigError
 FORMAT = "dlx-checkpoint"
 VERSION = 1
 _META = "__meta__"
+_PICKLE_REFUSED = ("{path}: refused to load: it contains pickled Python objects, which could "
+                   "run code; dlx checkpoints hold plain arrays only")
 
 
 @dataclass
@@ -162,23 +164,25 @@ def load_checkpoint(path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:1] == b"\x80":  # pickle protocol 2+ opcode
+        raise CheckpointError(_PICKLE_REFUSED.format(path=path))
+    if magic != b"PK\x03\x04":
+        raise CheckpointError(f"{path}: not a dlx checkpoint (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{path}: not a dlx checkpoint (a single .npy array, "
-                                      "expected an .npz archive)")
             arrays = {name: archive[name] for name in archive.files}
-    except CheckpointError:
-        raise
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise CheckpointError(f"{path}: refused to load: it contains pickled Python objects, "
-                                  "which could run code; dlx checkpoints hold plain arrays only"
-                                  ) from None
+            raise CheckpointError(_PICKLE_REFUSED.format(path=path)) from None
         raise CheckpointError(f"{path}: not a dlx checkpoint ({exc})") from None
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
         raise CheckpointError(f"{path}: not a dlx checkpoint (unreadable or truncated archive: "
                               f"{exc})") from None
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray) or value.dtype.hasobject:
+            raise CheckpointError(f"{path}: member {name!r} is not a plain array; refused")
     meta = _read_meta(path, arrays.pop(_META, None))
     ckpt = Checkpoint(path=path, meta=meta)
     for name, value in arrays.items():
@@ -189,6 +193,8 @@ def load_checkpoint(path) -> Checkpoint:
             ckpt.optimizer_arrays[key] = value
         elif section == "cb":
             index, _, cb_key = key.partition("/")
+            if not index.isdigit():
+                raise CheckpointError(f"{path}: malformed callback array name {name!r}")
             ckpt.callback_arrays.setdefault(int(index), {})[cb_key] = value
         elif section == "extra":
             ckpt.extra[key] = value
