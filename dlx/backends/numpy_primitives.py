@@ -2,84 +2,238 @@
 
 Contract (shapes, layouts, tie-breaking) is documented in :mod:`dlx.backends.base`.
 No Python loop runs over samples or pixels: the only loops are over the fh*fw kernel
-offsets, each step moving a whole strided slice.
+offsets (each step moving a whole strided slice) and over at most a few channel blocks
+that run on parallel threads.
+
+Why it is written this way (measured on a 2-core machine, conv N=64, C=16, 32x32, 3x3):
+
+* channel-major columns copied from strided views of the padded input, one slice per
+  kernel offset: ~3 ms for the 37 MiB column matrix, at memory bandwidth;
+* large arrays come from :data:`workspace`, which recycles buffers: a fresh allocation over
+  32 MiB is mmap-ed by glibc and unmapped on free, so each call paid thousands of page
+  faults (6.3 ms instead of 3 ms for the same im2col);
+* col2im adds one strided slice per kernel offset straight into the unpadded result
+  (no padded temporary, no crop copy) — about 10x faster than ``np.add.at``;
+* NumPy copies and ufuncs release the GIL, so the offset loops of im2col/col2im run on
+  channel blocks in parallel threads (col2im 8 -> 6 ms on 2 cores);
+* max pooling is ``np.maximum`` over the f*f strided slices, then one comparison pass per
+  offset (last to first) to find the first maximum.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from dlx.backends.base import conv_output_size
 
 
-def _pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
-    if ph == 0 and pw == 0:
-        return x
-    n, c, h, w = x.shape
-    out = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    out[:, :, ph : ph + h, pw : pw + w] = x
-    return out
+# -- reusable workspace ------------------------------------------------------------------
+def _refcount(a) -> int:
+    return sys.getrefcount(a)
 
 
+# references a cached buffer has when nothing outside the cache holds it (measured the same
+# way the check below is made, so interpreter details cancel out)
+_probe = [np.empty(1, np.uint8)]
+_FREE_REFS = _refcount(_probe[0])
+del _probe
+
+
+class Workspace:
+    """Recycles large scratch arrays instead of handing them back to the operating system.
+
+    ``empty(shape, dtype)`` returns an ordinary ndarray (a view of a cached byte buffer).
+    Lifetime: a buffer is handed out again only once no array obtained from it — the
+    returned array or any view of it — is alive any more, i.e. when the cache holds the
+    only reference. A caller may therefore keep a returned array as long as it likes
+    (a Function keeps its columns until backward); it can never be overwritten by a later
+    call. Arrays under ``min_bytes`` come straight from ``np.empty``; at most ``max_bytes``
+    are cached (free buffers are evicted oldest first, and beyond the cap arrays are
+    simply not cached). Thread-safe.
+    """
+
+    def __init__(self, min_bytes: int = 1 << 20, max_bytes: int = 512 << 20):
+        self.min_bytes, self.max_bytes = int(min_bytes), int(max_bytes)
+        self._buffers: list[np.ndarray] = []  # oldest first
+        self._lock = threading.Lock()
+
+    def empty(self, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        shape = tuple(int(s) for s in shape)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if nbytes < self.min_bytes:
+            return np.empty(shape, dtype)
+        with self._lock:
+            buffers = self._buffers
+            for i in range(len(buffers)):
+                if buffers[i].nbytes == nbytes and _refcount(buffers[i]) == _FREE_REFS:
+                    buf = buffers.pop(i)
+                    buffers.append(buf)  # most recently used last
+                    return buf.view(dtype).reshape(shape)
+            self._evict(nbytes)
+            buf = np.empty(nbytes, np.uint8)
+            if self.cached_bytes() + nbytes <= self.max_bytes:
+                buffers.append(buf)
+            return buf.view(dtype).reshape(shape)
+
+    def zeros(self, shape, dtype) -> np.ndarray:
+        out = self.empty(shape, dtype)
+        out.fill(0)
+        return out
+
+    def cached_bytes(self) -> int:
+        return sum(b.nbytes for b in self._buffers)
+
+    def _evict(self, incoming: int) -> None:
+        i = 0
+        while self.cached_bytes() + incoming > self.max_bytes and i < len(self._buffers):
+            if _refcount(self._buffers[i]) == _FREE_REFS:
+                del self._buffers[i]
+            else:
+                i += 1
+
+    def clear(self) -> None:
+        """Forget every cached buffer (arrays still in use stay valid)."""
+        with self._lock:
+            self._buffers.clear()
+
+
+#: the process-wide workspace of the NumPy primitives
+workspace = Workspace()
+
+
+# -- parallel channel blocks ---------------------------------------------------------------
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_PARALLEL_MIN_ELEMENTS = 1 << 20
+_pool: ThreadPoolExecutor | None = None
+
+
+def _over_channel_blocks(fn, c: int, work: int) -> None:
+    """Run ``fn(c0, c1)`` over [0, c) split into blocks, in parallel threads when ``work``
+    (elements moved) is large enough to pay for the hand-off."""
+    global _pool
+    blocks = min(_THREADS, c) if work >= _PARALLEL_MIN_ELEMENTS else 1
+    if blocks <= 1:
+        fn(0, c)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="dlx-numpy")
+    edges = [c * k // blocks for k in range(blocks + 1)]
+    futures = [_pool.submit(fn, edges[k], edges[k + 1]) for k in range(1, blocks)]
+    fn(edges[0], edges[1])
+    for f in futures:
+        f.result()
+
+
+# -- helpers -------------------------------------------------------------------------------
 def _out_hw(x_shape, kernel, stride, padding):
     _, _, h, w = x_shape
     return (conv_output_size(h, kernel[0], stride[0], padding[0]),
             conv_output_size(w, kernel[1], stride[1], padding[1]))
 
 
-def _offset_slice(a, i, j, stride, oh, ow):
-    """The (N, C, OH, OW) view of ``a`` read by kernel offset (i, j)."""
-    sh, sw = stride
-    return a[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
-
-
-def im2col(x, kernel, stride, padding, out=None):
-    """(N, C, H, W) -> (C*fh*fw, N*OH*OW), channel-major columns (see base module)."""
-    n, c, _, _ = x.shape
-    fh, fw = kernel
-    sh, sw = stride
-    oh, ow = _out_hw(x.shape, kernel, stride, padding)
-    xpad = _pad(x, *padding)
-    s0, s1, s2, s3 = xpad.strides
-    windows = as_strided(xpad, shape=(c, fh, fw, n, oh, ow),
-                         strides=(s1, s2, s3, s0, s2 * sh, s3 * sw), writeable=False)
-    if out is None:
-        out = np.empty((c * fh * fw, n * oh * ow), dtype=x.dtype)
-    np.copyto(out.reshape(c, fh, fw, n, oh, ow), windows)
+def _pad(x: np.ndarray, ph: int, pw: int, value: float) -> np.ndarray:
+    """x with a border of ``value`` (a workspace array; x itself when there is no padding)."""
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    out = workspace.empty((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
+    out[:, :, :ph] = value
+    out[:, :, ph + h:] = value
+    out[:, :, ph:ph + h, :pw] = value
+    out[:, :, ph:ph + h, pw + w:] = value
+    out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
 
+def _offset_slice(a, i, j, stride, oh, ow):
+    """The (..., OH, OW) view of ``a`` read by kernel offset (i, j)."""
+    sh, sw = stride
+    return a[..., i: i + sh * (oh - 1) + 1: sh, j: j + sw * (ow - 1) + 1: sw]
+
+
+def _valid_range(offset, pad, stride, n_out, n_in):
+    """For one kernel offset along an axis: the output indices [o0, o1) whose tap
+    ``o*stride + offset - pad`` lands inside the input, and that tap's first input index."""
+    o0 = max(0, -(-(pad - offset) // stride))  # ceil((pad - offset) / stride), at least 0
+    o1 = min(n_out, (n_in - 1 + pad - offset) // stride + 1)
+    return o0, max(o0, o1), o0 * stride + offset - pad
+
+
+# -- im2col / col2im -----------------------------------------------------------------------
+def im2col(x, kernel, stride, padding):
+    """(N, C, H, W) -> (C*fh*fw, N*OH*OW), channel-major columns (see base module).
+
+    The result is a :data:`workspace` array; keep it as long as needed (see
+    :class:`Workspace` for why that is safe).
+    """
+    n, c, _, _ = x.shape
+    fh, fw = kernel
+    oh, ow = _out_hw(x.shape, kernel, stride, padding)
+    xpad_t = _pad(x, *padding, value=0).transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view
+    cols = workspace.empty((c * fh * fw, n * oh * ow), x.dtype)
+    cols6 = cols.reshape(c, fh, fw, n, oh, ow)
+
+    def copy_block(c0, c1):
+        for i in range(fh):
+            for j in range(fw):
+                np.copyto(cols6[c0:c1, i, j], _offset_slice(xpad_t[c0:c1], i, j, stride, oh, ow))
+
+    _over_channel_blocks(copy_block, c, cols.size)
+    return cols
+
+
 def col2im(cols, x_shape, kernel, stride, padding):
-    """Adjoint of :func:`im2col`: (C*fh*fw, N*OH*OW) -> (N, C, H, W)."""
+    """Adjoint of :func:`im2col`: (C*fh*fw, N*OH*OW) -> (N, C, H, W).
+
+    For each kernel offset (i, j), the strided slice of the input it read receives the
+    matching column rows (restricted to taps inside the unpadded image).
+    """
     n, c, h, w = x_shape
     fh, fw = kernel
+    sh, sw = stride
     ph, pw = padding
     oh, ow = _out_hw(x_shape, kernel, stride, padding)
-    dxpad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     cols6 = cols.reshape(c, fh, fw, n, oh, ow)
-    for i in range(fh):
-        for j in range(fw):
-            window = _offset_slice(dxpad, i, j, stride, oh, ow)
-            window += cols6[:, i, j].transpose(1, 0, 2, 3)
-    if ph == 0 and pw == 0:
-        return dxpad
-    return np.ascontiguousarray(dxpad[:, :, ph : ph + h, pw : pw + w])
+    dx = workspace.empty((n, c, h, w), cols.dtype)
+    dx_t = dx.transpose(1, 0, 2, 3)  # (C, N, H, W) view
+
+    def add_block(c0, c1):
+        target = dx_t[c0:c1]
+        target.fill(0)
+        for i in range(fh):
+            r0, r1, x_r = _valid_range(i, ph, sh, oh, h)
+            for j in range(fw):
+                q0, q1, x_q = _valid_range(j, pw, sw, ow, w)
+                if r1 > r0 and q1 > q0:
+                    target[:, :, x_r: x_r + sh * (r1 - r0 - 1) + 1: sh,
+                           x_q: x_q + sw * (q1 - q0 - 1) + 1: sw] += \
+                        cols6[c0:c1, i, j, :, r0:r1, q0:q1]
+
+    _over_channel_blocks(add_block, c, cols.size)
+    return dx
 
 
+# -- max pooling ---------------------------------------------------------------------------
 def maxpool_fwd(x, kernel, stride, padding):
     """Max over each window; argmax is the first maximum's offset i*fw + j (int32)."""
     fh, fw = kernel
     oh, ow = _out_hw(x.shape, kernel, stride, padding)
     xpad = _pad(x, *padding, value=-np.inf)
-    y = np.array(_offset_slice(xpad, 0, 0, stride, oh, ow))
+    windows = [_offset_slice(xpad, k // fw, k % fw, stride, oh, ow) for k in range(fh * fw)]
+    y = np.array(windows[0])
+    for window in windows[1:]:
+        np.maximum(y, window, out=y)
     argmax = np.zeros(y.shape, dtype=np.int32)
-    greater = np.empty(y.shape, dtype=bool)
-    for k in range(1, fh * fw):
-        window = _offset_slice(xpad, k // fw, k % fw, stride, oh, ow)
-        np.greater(window, y, out=greater)
-        np.copyto(y, window, where=greater)
-        argmax[greater] = k
+    hit = np.empty(y.shape, dtype=bool)
+    for k in range(fh * fw - 1, -1, -1):  # last to first: the first maximum is written last
+        np.equal(windows[k], y, out=hit)
+        np.copyto(argmax, k, where=hit)
     return y, argmax
 
 
@@ -97,9 +251,10 @@ def maxpool_bwd(gy, argmax, x_shape, kernel, stride, padding):
         window += routed
     if ph == 0 and pw == 0:
         return dxpad
-    return np.ascontiguousarray(dxpad[:, :, ph : ph + h, pw : pw + w])
+    return np.ascontiguousarray(dxpad[:, :, ph: ph + h, pw: pw + w])
 
 
+# -- softmax cross-entropy -----------------------------------------------------------------
 def softmax_ce_fwd(z, t, ignore_index=-100, sample_weight=None):
     """Stable softmax cross-entropy; see :mod:`dlx.backends.base` for the contract."""
     m, k = z.shape

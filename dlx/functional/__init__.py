@@ -18,3 +18,7 @@ __all__ = [
     "tanh", "transpose",
 ]
 __all__ += ["batch_norm", "dropout", "dropout_mask"]
+from dlx.functional.conv import conv2d
+from dlx.functional.pooling import avg_pool2d, flatten, global_avg_pool2d, max_pool2d
+
+__all__ += ["avg_pool2d", "conv2d", "flatten", "global_avg_pool2d", "max_pool2d"]

@@ -9,3 +9,7 @@ from dlx.nn.regularization import BatchNorm, BatchNorm2D, Dropout
 __all__ = ["Activation", "Dense", "LeakyReLU", "Module", "ReLU", "Sequential", "Sigmoid",
            "Softmax", "Tanh", "as_input"]
 __all__ += ["BatchNorm", "BatchNorm2D", "Dropout", "l2_penalty"]
+from dlx.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
+from dlx.nn.residual import ResidualBlock
+
+__all__ += ["AvgPool2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "MaxPool2D", "ResidualBlock"]
