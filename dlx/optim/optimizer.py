@@ -69,7 +69,8 @@ class Optimizer:
                 raise CheckpointError(f"optimiser state names parameter {index}, "
                                       f"but only {len(self.params)} are optimised")
             p = self.params[index]
-            self.state.setdefault(p, {})[key] = backend.asarray(value, dtype=p.dtype)
+            # a copy: the state is updated in place and must not alias the caller's arrays
+            self.state.setdefault(p, {})[key] = backend.asarray(value, dtype=p.dtype).copy()
 
     def hyperparameters(self) -> dict:
         """Settings besides lr and t that define this optimiser (saved in checkpoints)."""
