@@ -1,0 +1,309 @@
+"""The ``dlx`` command: train, evaluate, predict, info.
+
+Each subcommand is one ``add_<name>(subparsers, common)`` function that registers its parser
+and sets ``func``; ``COMMANDS`` lists them, so a new subcommand is one function more.
+Errors (DlxError, file errors) print one line on stderr and exit with status 2; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from dlx.errors import ConfigError, DlxError
+
+CONV_MODELS = ("cnn", "lenet5", "resnet")
+MODELS = ("logreg", "mlp") + CONV_MODELS
+OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
+BACKENDS = ("auto", "numpy", "cupy", "emulated")
+# per-model defaults of `dlx train` (the default run must finish in < 60 s on 2 CPU cores)
+TRAIN_DEFAULTS = {
+    "logreg": {"epochs": 30, "batch_size": 64, "lr": 0.01},
+    "mlp": {"epochs": 20, "batch_size": 64, "lr": 0.003},
+    "cnn": {"epochs": 12, "batch_size": 64, "lr": 0.003},
+    "lenet5": {"epochs": 15, "batch_size": 64, "lr": 0.002},
+    "resnet": {"epochs": 10, "batch_size": 64, "lr": 0.003},
+}
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+def _use_backend(name: str):
+    import dlx.backends as B
+
+    return B.set_backend(name)
+
+
+def _build_model(name: str, input_shape, n_classes: int):
+    from dlx.models.zoo import build_model
+
+    model = build_model(name, tuple(input_shape), int(n_classes))
+    if not getattr(model, "config", None):
+        model.config = {"name": name, "input_shape": list(input_shape),
+                        "n_classes": int(n_classes), "kwargs": {}}
+    return model
+
+
+def _load_trained(path):
+    """(model, checkpoint, Preparation) from a checkpoint written by `dlx train`."""
+    from dlx.train.checkpoint import build_model, load_checkpoint
+    from dlx.train.prepare import Preparation
+
+    ckpt = load_checkpoint(path)
+    return build_model(ckpt), ckpt, Preparation.from_checkpoint(
+        ckpt.meta["info"].get("prep", {}), ckpt.extra)
+
+
+def _accuracy_line(name: str, result: dict, m: int) -> str:
+    acc = result["accuracy"]
+    return (f"{name} accuracy: {acc:.4f} ({round(acc * m)}/{m})  cost: {result['cost']:.4f}")
+
+
+# -- dlx train ------------------------------------------------------------------------------------
+def add_train(subparsers, common):
+    p = subparsers.add_parser("train", parents=[common], help="train a model (default: a CNN on "
+                              "the bundled digits) and write history, plots and a checkpoint",
+                              description="Train a model and write history.json, plots and "
+                              "checkpoints into --out.")
+    p.add_argument("--model", choices=MODELS, default="cnn")
+    p.add_argument("--dataset", default="digits",
+                   help="digits, breast-cancer, or a path to an .npz with arrays X and y")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="auto = cupy when a GPU works, else numpy; emulated = the CUDA kernels "
+                        "compiled for the CPU (debugging)")
+    p.add_argument("--epochs", type=int, help="total epochs (a resumed run continues up to it)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/latest", help="output folder (default runs/latest)")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
+                   help="continue from CHECKPOINT (default: OUT/checkpoint.npz)")
+    p.add_argument("--quiet", action="store_true", help="print only the final result")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="force the progress bar on/off (default: on when stderr is a terminal;"
+                        " also DLX_PROGRESS=1/0)")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from dlx.train import Checkpoint, evaluate, fit
+    from dlx.train.prepare import Preparation, dataset_id, load_dataset, split
+
+    started = time.perf_counter()
+    defaults = TRAIN_DEFAULTS[args.model]
+    epochs = args.epochs if args.epochs is not None else defaults["epochs"]
+    batch_size = args.batch_size or defaults["batch_size"]
+    lr = args.lr if args.lr is not None else defaults["lr"]
+    backend = _use_backend(args.backend)
+    backend.seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    data = split(*load_dataset(args.dataset))
+    prep = Preparation.fit(data.X_train, "images" if args.model in CONV_MODELS else "features")
+    train = (prep.apply(data.X_train), data.y_train)
+    dev = (prep.apply(data.X_dev), data.y_dev)
+    test = (prep.apply(data.X_test), data.y_test)
+    model = _build_model(args.model, train[0].shape[1:], data.n_classes)
+    prep_info, prep_arrays = prep.to_checkpoint()
+    info = {"dataset": dataset_id(args.dataset), "prep": prep_info, "optimizer": args.optimizer}
+    resume = None
+    if args.resume is not None:
+        resume = args.resume or out / "checkpoint.npz"
+    say = (lambda *a: None) if args.quiet else print
+    say(f"dlx train: {args.model} ({model.num_parameters():,} parameters) on {args.dataset} "
+        f"(train {len(data.y_train)}, dev {len(data.y_dev)}, test {len(data.y_test)}), "
+        f"backend {backend.name}, {args.optimizer} lr {lr:g}, batch {batch_size}, "
+        f"{epochs} epochs" + (f", resuming from {resume}" if resume else ""))
+
+    with open(out / "train.log", "a") as log:
+        history = fit(model, train, dev=dev, epochs=epochs, batch_size=batch_size,
+                      optimizer=args.optimizer, lr=lr, resume=resume,
+                      callbacks=[Checkpoint(out / "checkpoint.npz", best_path=out / "best.npz",
+                                            monitor="dev_accuracy")],
+                      verbose=not args.quiet, progress=args.progress, log_file=log,
+                      checkpoint_info=info, checkpoint_arrays=prep_arrays)
+    result = evaluate(model, test)
+    history.save_json(out / "history.json")
+    written = ["history.json", "checkpoint.npz", "best.npz", "train.log"]
+    written += _write_plots(model, history, test, out, say)
+    print(_accuracy_line("test", result, len(test[1])))
+    say(f"wrote {', '.join(written)} to {out}/ in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _write_plots(model, history, test, out: Path, say) -> list[str]:
+    from dlx.train import plots
+
+    try:
+        plots.plot_learning_curves(history, out / "learning_curves.png")
+        plots.plot_accuracy(history, out / "accuracy.png")
+        plots.plot_confusion_matrix(test[1], model.predict(test[0]), out / "confusion_matrix.png")
+    except ConfigError as exc:  # matplotlib missing: the run is still complete
+        say(f"note: no plots ({exc})")
+        return []
+    return ["learning_curves.png", "accuracy.png", "confusion_matrix.png"]
+
+
+# -- dlx evaluate ---------------------------------------------------------------------------------
+def add_evaluate(subparsers, common):
+    p = subparsers.add_parser("evaluate", parents=[common],
+                              help="accuracy and cost of a checkpoint on a dataset split")
+    p.add_argument("checkpoint")
+    p.add_argument("--dataset", help="default: the dataset the checkpoint was trained on")
+    p.add_argument("--split", choices=("test", "dev", "train", "all"), default="test")
+    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args) -> int:
+    from dlx.train import evaluate
+    from dlx.train.prepare import load_dataset, split
+
+    _use_backend(args.backend)
+    model, ckpt, prep = _load_trained(args.checkpoint)
+    dataset = args.dataset or ckpt.meta["info"].get("dataset")
+    if not dataset:
+        raise ConfigError(f"{args.checkpoint} does not record its dataset; pass --dataset")
+    X, y = load_dataset(dataset)
+    if args.split != "all":
+        parts = split(X, y)
+        X, y = getattr(parts, f"X_{args.split}"), getattr(parts, f"y_{args.split}")
+    result = evaluate(model, (prep.apply(X), y))
+    print(_accuracy_line(args.split, result, len(y)))
+    return 0
+
+
+# -- dlx predict ----------------------------------------------------------------------------------
+def add_predict(subparsers, common):
+    p = subparsers.add_parser("predict", parents=[common],
+                              help="class predictions of a checkpoint for X in an .npz")
+    p.add_argument("checkpoint")
+    p.add_argument("input", help=".npz file with an array X (raw, as in the training data)")
+    p.add_argument("--output", help="write labels and probabilities to a .npz or .csv file "
+                                    "(default: print one label per line)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.set_defaults(func=cmd_predict)
+
+
+def _read_inputs(path):
+    import numpy as np  # file I/O
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"input file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "X" not in getattr(f, "files", ()):
+                raise ConfigError(f"{path}: expected an .npz with an array 'X'")
+            return f["X"]
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not a plain-array .npz file ({exc})") from None
+
+
+def _write_predictions(path: Path, labels, proba) -> None:
+    import numpy as np  # file I/O
+
+    if path.suffix == ".npz":
+        np.savez(path, labels=labels, probabilities=proba)
+    elif path.suffix == ".csv":
+        header = "label," + ",".join(f"p{k}" for k in range(proba.shape[1]))
+        table = np.column_stack([labels, proba])
+        np.savetxt(path, table, delimiter=",", header=header, comments="",
+                   fmt=["%d"] + ["%.6f"] * proba.shape[1])
+    else:
+        raise ConfigError(f"--output must end in .npz or .csv, got {path.name}")
+
+
+def cmd_predict(args) -> int:
+    from dlx.train import predict_proba
+
+    _use_backend(args.backend)
+    model, _, prep = _load_trained(args.checkpoint)
+    proba = predict_proba(model, prep.apply(_read_inputs(args.input)))
+    labels = proba.argmax(axis=1)
+    if args.output:
+        _write_predictions(Path(args.output), labels, proba)
+        print(f"wrote {len(labels)} predictions to {args.output}")
+    else:
+        print("\n".join(str(int(v)) for v in labels))
+    return 0
+
+
+# -- dlx info -------------------------------------------------------------------------------------
+def add_info(subparsers, common):
+    p = subparsers.add_parser("info", parents=[common],
+                              help="dlx version, backends available (and why not), devices, BLAS")
+    p.set_defaults(func=cmd_info)
+
+
+def _format_value(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def cmd_info(args) -> int:
+    import platform
+
+    import dlx
+    import dlx.backends as B
+
+    print(f"dlx {dlx.__version__}  (Python {platform.python_version()}, {platform.platform()})")
+    print(f"auto backend: {B.get('auto').name}")
+    for name, (ok, why) in B.available().items():
+        print(f"{name}: {'available' if ok else 'unavailable'}" + ("" if ok else f" - {why}"))
+        if ok:
+            for key, value in B.get(name).describe().items():
+                if key != "backend":
+                    print(f"    {key}: {_format_value(value)}")
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------------
+COMMANDS = [add_train, add_evaluate, add_predict, add_info]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks on errors")
+    parser = _Parser(prog="dlx", parents=[common],
+                                     description="dlx: deep learning on NumPy or CuPy")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(subparsers, common)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except (DlxError, OSError) as exc:
+        if getattr(args, "debug", False):
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"dlx {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dlx: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
