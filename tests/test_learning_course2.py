@@ -34,7 +34,7 @@ def test_adam_reaches_96_percent_on_digits_before_best_mini_batch_gd():
     ex = load_example("optimizers_digits")
     with B.use("numpy"), threadpool_limits(1):
         split = ex.digits_split(0)
-        adam = ex.epochs_to_target(split, lambda p: Adam(p, lr=0.01))
+        adam = ex.epochs_to_target(split, lambda p: Adam(p, lr=0.003))
         gd = ex.epochs_to_target(split, lambda p: GD(p, lr=0.5))
     assert adam is not None, "Adam never reached 96% test accuracy"
     assert gd is None or adam < gd, (adam, gd)

@@ -6,7 +6,7 @@
 batch_size=None (or m) gives batch gradient descent, batch_size=1 stochastic gradient descent.
 
 Device transfer: the whole data set is sent to the backend's device once, when the iterator
-is built; each epoch draws a permutation with the backend's seeded generator, gathers the
+is built; each epoch draws a permutation from the backend's seeded generator, gathers the
 arrays in that order on the device (one gather per array per epoch) and yields contiguous
 slices (views, no copies). This beats sending every batch from the host: on a GPU one
 host->device copy per batch is a synchronising transfer of a few kilobytes each, far slower
@@ -65,7 +65,8 @@ class MiniBatches:
     def __iter__(self):
         arrays = self.arrays
         if self.shuffle and self.batch_size < self.m:
-            order = self.backend.rng.permutation(self.m)
+            # argsort of uniform keys: cupy's Generator has no permutation()
+            order = self.backend.xp.argsort(self.backend.rng.random(self.m))
             arrays = [a[order] for a in arrays]
         for k in range(len(self)):
             start = k * self.batch_size
