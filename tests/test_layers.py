@@ -110,3 +110,14 @@ def test_activation_layers_match_functions(rng):
                       (nn.Softmax(), F.softmax), (nn.LeakyReLU(0.2),
                                                   lambda v: F.leaky_relu(v, 0.2))]:
         assert np.array_equal(layer(x).data, fn(x).data)
+
+
+def test_saved_state_is_a_copy_that_later_updates_do_not_change():
+    model = nn.Dense(2, 2)
+    state = model.state_dict()
+    saved = state["W"].copy()
+    model.W.data += 1.0
+    assert np.array_equal(state["W"], saved)
+    model.load_state_dict(state)
+    model.W.data += 1.0
+    assert np.array_equal(state["W"], saved)

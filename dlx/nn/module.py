@@ -91,12 +91,14 @@ class Module:
         return sum(p.size for p in self.parameters())
 
     def state_dict(self) -> "OrderedDict[str, object]":
-        """Parameters and buffers as host NumPy arrays, keyed by dotted name."""
+        """Copies of the parameters and buffers as host NumPy arrays, keyed by dotted name.
+
+        Copies, so later in-place updates of the model never change a saved state."""
         state = OrderedDict()
         for name, p in self.named_parameters():
-            state[name] = p.to_numpy()
+            state[name] = p.to_numpy().copy()
         for name, buf in self.named_buffers():
-            state[name] = backends.backend_of(buf).to_host(buf)
+            state[name] = backends.backend_of(buf).to_host(buf).copy()
         return state
 
     def load_state_dict(self, state) -> None:
@@ -113,12 +115,12 @@ class Module:
             value = backend.asarray(state[name])
             if value.shape != p.shape:
                 raise CheckpointError(f"{name}: saved shape {value.shape}, model has {p.shape}")
-            p.data = value.astype(p.dtype, copy=False)
+            p.data = value.astype(p.dtype, copy=True)  # never adopt the caller's array
             p.grad = None
         for prefix, module in self.named_modules():
             for name in module._buffers:
                 value = backend.asarray(state[prefix + name])
-                object.__setattr__(module, name, value)
+                object.__setattr__(module, name, value.copy())
 
     def to(self, backend) -> "Module":
         """Move every parameter and buffer to ``backend`` (name or Backend); returns self."""
