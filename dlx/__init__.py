@@ -1,6 +1,6 @@
 """dlx: a deep-learning framework whose every layer runs unchanged on NumPy or CuPy."""
 
-from dlx import backends, functional
+from dlx import backends, data, functional, init, nn, optim, strategy
 from dlx.core import Parameter, Tensor, as_tensor, is_grad_enabled, no_grad
 from dlx.errors import (BackendUnavailableError, CheckpointError, ConfigError, DlxError,
                         DtypeError, ShapeError, TrainingDivergedError)
@@ -10,5 +10,5 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendUnavailableError", "CheckpointError", "ConfigError", "DlxError", "DtypeError",
     "Parameter", "ShapeError", "Tensor", "TrainingDivergedError", "as_tensor", "backends",
-    "functional", "is_grad_enabled", "no_grad", "__version__",
+    "data", "functional", "init", "is_grad_enabled", "nn", "optim", "strategy", "no_grad", "__version__",
 ]

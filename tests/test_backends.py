@@ -14,9 +14,10 @@ import dlx.backends as B
 from dlx.errors import BackendUnavailableError, ConfigError
 
 PACKAGE = pathlib.Path(dlx.__file__).parent
-#: modules outside dlx/backends allowed to import numpy: host-side file I/O only
+#: modules outside dlx/backends allowed to import numpy: file I/O and host-side data
+#: preparation that runs before anything reaches a device
 FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py",
-                   "train/history.py", "train/plots.py", "cli.py"}
+                   "train/prepare.py", "train/history.py", "train/plots.py", "cli.py"}
 
 
 def _imported_roots(path: pathlib.Path):
