@@ -2,11 +2,15 @@
 
 numpy always; ``emulated`` (the CUDA kernels compiled for the host) wherever a C++ compiler
 exists; ``cupy`` only where a GPU works, otherwise skipped with the reason.
+
+``DLX_REQUIRE_BACKENDS`` (comma list, e.g. ``emulated``) turns those skips into failures
+for the named backends, so CI can never skip them silently.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -19,6 +23,28 @@ def backend_status(name: str) -> tuple[bool, str]:
     return B.available()[name]
 
 
+def required_backends() -> set[str]:
+    """Backends named in ``DLX_REQUIRE_BACKENDS``: unavailable means failure, not skip."""
+    names = {n.strip().lower() for n in os.environ.get("DLX_REQUIRE_BACKENDS", "").split(",")}
+    names.discard("")
+    unknown = names - set(B.NAMES)
+    if unknown:
+        raise pytest.UsageError(f"DLX_REQUIRE_BACKENDS names unknown backend(s) "
+                                f"{sorted(unknown)}; known: {', '.join(B.NAMES)}")
+    return names
+
+
+def require_or_skip(name: str) -> None:
+    """Skip the test when backend ``name`` is unavailable -- or fail when it is required."""
+    ok, why = backend_status(name)
+    if ok:
+        return
+    message = f"{name} backend unavailable: {why}"
+    if name in required_backends():
+        pytest.fail(f"{message} (required by DLX_REQUIRE_BACKENDS)", pytrace=False)
+    pytest.skip(message)
+
+
 def _backend_params():
     return [pytest.param("numpy", id="numpy"),
             pytest.param("emulated", id="emulated"),
@@ -28,12 +54,16 @@ def _backend_params():
 @pytest.fixture(params=_backend_params())
 def backend(request):
     """Activate one backend for the test and yield it (skips with the reason if absent)."""
-    ok, why = backend_status(request.param)
-    if not ok:
-        pytest.skip(f"{request.param} backend unavailable: {why}")
+    require_or_skip(request.param)
     with B.use(request.param) as be:
         be.seed(0)
         yield be
+
+
+@pytest.fixture(scope="session")
+def require_backend():
+    """``require_backend(name)``: skip unless backend ``name`` runs here (fail if required)."""
+    return require_or_skip
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ compiler needs no include path and CuPy's on-disk cache key covers the header to
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from importlib import resources
 from pathlib import Path
 
 #: kernel file (without .cu) -> the kernels it defines (each in a _f32 and a _f64 flavour)
@@ -30,13 +30,14 @@ _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"[ \t]*$', re.MULTILI
 
 def kernel_dir() -> Path:
     """The directory holding the installed (or checked-out) ``*.cu`` files."""
-    try:
-        installed = Path(str(resources.files("dlx.kernels")))
-        if (installed / "im2col.cu").is_file():
-            return installed
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parents[2] / "kernels"
+    spec = importlib.util.find_spec("dlx.kernels")
+    candidates = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    candidates.append(Path(__file__).resolve().parents[2] / "kernels")  # source checkout
+    for candidate in candidates:
+        if all((candidate / f"{module}.cu").is_file() for module in KERNELS):
+            return candidate
+    raise FileNotFoundError(f"dlx's CUDA kernel sources were not found (looked in "
+                            f"{', '.join(map(str, candidates))}); reinstall dlx")
 
 
 def entry_points(module: str) -> list[str]:
