@@ -10,6 +10,7 @@ __all__ = ["Activation", "Dense", "LeakyReLU", "Module", "ReLU", "Sequential", "
            "Softmax", "Tanh", "as_input"]
 __all__ += ["BatchNorm", "BatchNorm2D", "Dropout", "l2_penalty"]
 from dlx.nn.conv import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D
-from dlx.nn.residual import ResidualBlock
+from dlx.nn.residual import Residual, ResidualBlock
 
-__all__ += ["AvgPool2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "MaxPool2D", "ResidualBlock"]
+__all__ += ["AvgPool2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "MaxPool2D", "Residual",
+            "ResidualBlock"]
