@@ -63,8 +63,8 @@ def run_case(benchmark, case: C.Case, column: str, with_memory: bool = False) ->
     finally:
         backends.set_backend(previous)
     if with_memory and column != "cupy":
-        peak = memory.host_peaks([case.name], column, blas_threads())[case.name]
-        info["peak_host_bytes"] = peak.get("rss_bytes")
+        info["peak_host_bytes"] = memory.host_peak(case.name, column, blas_threads()).get(
+            "rss_bytes")
     benchmark.extra_info.update(info)
 
 

@@ -1,4 +1,4 @@
-"""The ``dlx`` command: train, evaluate, predict, info.
+"""The ``dlx`` command: train, evaluate, predict, info, bench.
 
 Each subcommand is one ``add_<name>(subparsers, common)`` function that registers its parser
 and sets ``func``; ``COMMANDS`` lists them, so a new subcommand is one function more.
@@ -263,8 +263,24 @@ def cmd_info(args) -> int:
     return 0
 
 
+# -- dlx bench ------------------------------------------------------------------------------------
+def add_bench(subparsers, common):
+    from dlx.bench.cli import add_arguments
+
+    p = subparsers.add_parser("bench", parents=[common],
+                              help="benchmark the backends side by side and against PyTorch")
+    add_arguments(p)
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args) -> int:
+    from dlx.bench.cli import run_from_args
+
+    return run_from_args(args)
+
+
 # -- entry point ----------------------------------------------------------------------------------
-COMMANDS = [add_train, add_evaluate, add_predict, add_info]
+COMMANDS = [add_train, add_evaluate, add_predict, add_info, add_bench]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only rows whose name contains TEXT (case-insensitive)")
     parser.add_argument("--json", metavar="PATH", default="dlx-bench.json",
                         help="where to write the result (default: %(default)s; '' to skip)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="BLAS threads for NumPy and PyTorch (default: NumPy's current)")
     parser.add_argument("--no-torch", action="store_true", help="leave out the PyTorch column")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the peak-memory rows (they start fresh processes)")
@@ -46,7 +48,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     from dlx.bench.runner import run
 
     result = run("full" if args.full else "quick", args.filter, with_torch=not args.no_torch,
-                 with_memory=not args.no_memory)
+                 with_memory=not args.no_memory, threads=args.threads)
     print(report.render(result))
     if args.json:
         report.save(result, args.json)

@@ -1,16 +1,19 @@
-"""Peak memory of one call (one training step), measured the same way for dlx and PyTorch.
+"""Peak memory of a training step, measured the same way for dlx and PyTorch.
 
-Host: in a fresh child process per column, for each case: build it, run two warm-up calls
-(optimiser state, caches), note the resident set size, reset the kernel's high-water mark
-(``echo 5 > /proc/self/clear_refs``), run one call and read ``VmHWM``. The peak is
-``VmHWM - VmRSS(before)``: the memory the step needs on top of the model, its optimiser
-state and the batch. The child runs with glibc's mmap threshold fixed at 64 KiB, so freed
-large blocks go back to the system at once and the resident size follows live memory for
-both frameworks alike. For dlx columns the child also reports the peak of NumPy's own
-allocations through ``tracemalloc`` (NumPy registers its buffers there; PyTorch does not).
+Host: one fresh child process per (case, column). After the imports it warms the library
+up with the same model at batch 2 (thread pools, JIT-compiled kernels, lazy globals: costs
+a process pays once, not per step), then notes the resident set size, resets the kernel's high-water mark (``echo 5 > /proc/self/clear_refs``), builds
+the case (model, optimiser, batch), runs three calls and reads ``VmHWM``. The figure is
+``VmHWM - VmRSS(before)``: everything training needs at its peak - parameters, optimiser
+state, the batch, activations kept for backward, temporaries and any buffers a framework
+caches between steps (dlx's NumPy workspace is charged to dlx). The child runs with
+glibc's mmap threshold fixed at 64 KiB, so freed large blocks go back to the system at once
+and the resident size follows live memory for both frameworks alike. For dlx columns the
+child also reports the peak of Python/NumPy allocations through ``tracemalloc`` over the
+same calls (NumPy registers its buffers there; PyTorch does not).
 
-Device (CuPy): the memory pool is emptied after the warm-up, one call runs, and the pool's
-total size then is the step's high-water mark (the pool reuses freed blocks).
+Device (CuPy): the memory pool is emptied after a warm-up call, one call runs, and the
+pool's size then, minus the arrays alive before, is the step's high-water mark.
 
 Linux only for the host figure; elsewhere the table shows why it is missing.
 """
@@ -45,33 +48,21 @@ def host_supported() -> tuple[bool, str]:
     return True, "ok"
 
 
-def rss_peak(step) -> int:
-    """Bytes the resident set grew to above its size before one ``step()``."""
+def footprint(build, calls: int = 3) -> tuple[int, int]:
+    """(resident-set high-water mark, peak traced allocations) in bytes above the state
+    before ``step = build()`` and ``calls`` calls of ``step()``."""
     gc.collect()
+    tracemalloc.start()
     before = _status_kib("VmRSS")
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
-    step()
-    return (_status_kib("VmHWM") - before) * 1024
-
-
-def tracemalloc_peak(step) -> int:
-    """Peak bytes of Python/NumPy allocations above the live ones during one ``step()``.
-
-    One untimed call runs with tracing on first, so the arrays a step frees (last step's
-    gradients) are traced and their release counts.
-    """
-    gc.collect()
-    tracemalloc.start()
-    try:
+    step = build()
+    for _ in range(calls):
         step()
-        gc.collect()
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        step()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    peak_rss = (_status_kib("VmHWM") - before) * 1024
+    peak_traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak_rss, peak_traced
 
 
 def device_peak(step, backend) -> int:
@@ -85,57 +76,58 @@ def device_peak(step, backend) -> int:
     return pool.total_bytes() - base
 
 
-def _build(case: C.Case, column: str):
-    if column == "torch":
-        return case.torch()
-    with backends.use(column):
-        return case.dlx()
-
-
 def child_main(argv=None) -> None:
-    """Entry point of the child: print {case name: {rss_bytes, tracemalloc_bytes} or error}."""
+    """Entry point of the child: print {"rss_bytes", "tracemalloc_bytes"} or {"error"}."""
     parser = argparse.ArgumentParser(prog="python -m dlx.bench.memory")
     parser.add_argument("--column", required=True)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("cases", nargs="+")
+    parser.add_argument("case")
     args = parser.parse_args(argv)
-    if args.column == "torch" and args.threads:
-        from dlx.bench.torch_ref import torch_module
+    case = C.find(args.case)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
 
-        torch_module().set_num_threads(args.threads)
-    out = {}
-    for name in args.cases:
-        try:
-            step = _build(C.find(name), args.column)
-        except C.Unavailable as exc:
-            out[name] = {"error": str(exc)}
-            continue
-        with backends.use("numpy" if args.column == "torch" else args.column):
-            step()
-            step()
-            result = {"rss_bytes": rss_peak(step)}
-            if args.column != "torch":
-                result["tracemalloc_bytes"] = tracemalloc_peak(step)
-        out[name] = result
-        del step
-    json.dump(out, sys.stdout)
+        threadpool_limits(args.threads, user_api="blas")
+    if args.column == "torch":
+        from dlx.bench import torch_ref
+
+        if args.threads:
+            torch_ref.torch_module().set_num_threads(args.threads)
+        build = case.torch
+        warm = torch_ref.adam_step(case.tags["model"], 2) if "model" in case.tags else None
+    else:
+        backends.set_backend(args.column)
+        build = case.dlx
+        warm = C.dlx_adam_step(case.tags["model"], 2) if "model" in case.tags else None
+    try:
+        if warm is not None:
+            step = warm()
+            for _ in range(2):
+                step()
+            del step
+        rss, traced = footprint(build)
+    except C.Unavailable as exc:
+        json.dump({"error": str(exc)}, sys.stdout)
+        return
+    result = {"rss_bytes": rss}
+    if args.column != "torch":
+        result["tracemalloc_bytes"] = traced
+    json.dump(result, sys.stdout)
 
 
-def host_peaks(names: list[str], column: str, threads: int | None,
-               timeout: float = 300) -> dict[str, dict]:
-    """Run the child for ``column`` over ``names``; {name: {...bytes} or {"error": why}}."""
+def host_peak(name: str, column: str, threads: int | None, timeout: float = 300) -> dict:
+    """Run a fresh child for case ``name`` in ``column``: {"rss_bytes", ...} or {"error"}."""
     ok, why = host_supported()
     if not ok:
-        return {name: {"error": why} for name in names}
-    cmd = [sys.executable, "-m", "dlx.bench.memory", "--column", column]
+        return {"error": why}
+    cmd = [sys.executable, "-m", "dlx.bench.memory", "--column", column, name]
     if threads:
-        cmd += ["--threads", str(threads)]
+        cmd[-1:-1] = ["--threads", str(threads)]
     env = {**os.environ, **CHILD_ENV}
-    proc = subprocess.run(cmd + names, capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        return {name: {"error": f"memory child failed: {tail[0]}"} for name in names}
+        return {"error": f"memory child failed: {tail[0]}"}
     return json.loads(proc.stdout)
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 
+from dlx.errors import ConfigError
+
 SCHEMA = "dlx-bench/1"
 WIDE_SIMD = ("avx", "fma", "amx", "f16c", "neon", "asimd", "sve")
 
@@ -99,7 +101,17 @@ def header_text(result: dict) -> str:
             f"load average {cpu.get('load_average')}\n"
             f"SIMD: {' '.join(f for f in cpu['simd'] if f.startswith(WIDE_SIMD)) or 'n/a'}\n"
             f"BLAS: {blas_text}, threads {result['threads']} (PyTorch set to the same)\n"
-            f"GPU: {m['gpu']['device'] if m.get('gpu') else 'none'}; {versions}")
+            f"GPU: {m['gpu']['device'] if m.get('gpu') else 'none'}; {versions}"
+            + busy_warning(cpu))
+
+
+def busy_warning(cpu: dict) -> str:
+    """A warning line when the 1-minute load average exceeds the core count."""
+    load, cores = cpu.get("load_average"), cpu.get("logical_cores")
+    if not load or not cores or load[0] <= cores:
+        return ""
+    return (f"\nWARNING: load average {load[0]} > {cores} cores while measuring - other "
+            "processes shared the CPU; absolute times are inflated, ratios are noisy")
 
 
 def render(result: dict) -> str:
@@ -119,7 +131,7 @@ def load(path: str) -> dict:
     with open(path) as fh:
         result = json.load(fh)
     if result.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: not a dlx bench result (schema {result.get('schema')!r}, "
+        raise ConfigError(f"{path}: not a dlx bench result (schema {result.get('schema')!r}, "
                          f"expected {SCHEMA!r})")
     return result
 

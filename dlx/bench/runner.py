@@ -112,9 +112,8 @@ def memory_rows(chosen: list[C.Case], columns: list[str], threads: int | None) -
                     device[case.name]["cells"][column] = {
                         "value": memory.device_peak(step, backend)}
             continue
-        peaks = memory.host_peaks([c.name for c in mem_cases], column, threads)
         for case in mem_cases:
-            got = peaks.get(case.name, {"error": "not reported by the memory child"})
+            got = memory.host_peak(case.name, column, threads)
             if "error" in got:
                 host[case.name]["missing"][column] = got["error"]
             else:
@@ -126,9 +125,18 @@ def memory_rows(chosen: list[C.Case], columns: list[str], threads: int | None) -
 
 
 def run(mode: str = "quick", pattern: str | None = None, with_torch: bool = True,
-        with_memory: bool = True, log: Callable[[str], None] | None = None) -> dict:
-    """Run the suite and return the result document (see :mod:`dlx.bench.report`)."""
+        with_memory: bool = True, threads: int | None = None,
+        log: Callable[[str], None] | None = None) -> dict:
+    """Run the suite and return the result document (see :mod:`dlx.bench.report`).
+
+    ``threads``: BLAS threads for NumPy (via threadpoolctl) and PyTorch; default: NumPy's.
+    """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(threads, user_api="blas"):
+            return run(mode, pattern, with_torch, with_memory, None, log)
     columns, absent = column_status(with_torch)
     threads = blas_threads()
     if "torch" in columns and threads:

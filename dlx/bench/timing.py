@@ -66,7 +66,7 @@ def _timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
 
 def measure_interleaved(subjects: dict[str, Subject],
                         min_time: float = 0.3, min_rounds: int = 5, max_rounds: int = 500,
-                        warmup: int = 2, block_time: float = 0.05) -> dict[str, Timing]:
+                        warmup: int = 1, block_time: float = 0.05) -> dict[str, Timing]:
     """Time every ``name -> Subject`` in alternating blocks; return each one's Timing.
 
     Each function is first called ``warmup`` times (caches, lazy allocation, JIT-ed kernels).

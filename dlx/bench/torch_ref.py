@@ -131,6 +131,7 @@ def build_torch_model(key: str):
 
 
 def adam_step(key: str, batch: int):
+    """Builder of one PyTorch Adam training step of ``cases.MODELS[key]`` at ``batch``."""
     def build():
         torch = torch_module()
         model = build_torch_model(key)
