@@ -66,6 +66,19 @@ def require_backend():
     return require_or_skip
 
 
+@pytest.fixture(scope="session")
+def emulated():
+    """The emulated-CUDA backend (kernels built once, cached); skip/fail as ``backend`` does."""
+    require_or_skip("emulated")
+    return B.get("emulated")
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The NumPy backend, the reference the kernel backends are compared with."""
+    return B.get("numpy")
+
+
 @pytest.fixture
 def rng():
     """A host NumPy generator for building test inputs (seeded)."""
