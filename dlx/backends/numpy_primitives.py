@@ -2,8 +2,7 @@
 
 Contract (shapes, layouts, tie-breaking) is documented in :mod:`dlx.backends.base`.
 No Python loop runs over samples or pixels: the only loops are over the fh*fw kernel
-offsets (each step moving a whole strided slice) and over at most a few channel blocks
-that run on parallel threads.
+offsets, each step moving a whole strided slice.
 
 Why it is written this way (measured on a 2-core machine, conv N=64, C=16, 32x32, 3x3):
 
@@ -14,18 +13,17 @@ Why it is written this way (measured on a 2-core machine, conv N=64, C=16, 32x32
   faults (6.3 ms instead of 3 ms for the same im2col);
 * col2im adds one strided slice per kernel offset straight into the unpadded result
   (no padded temporary, no crop copy) — about 10x faster than ``np.add.at``;
-* NumPy copies and ufuncs release the GIL, so the offset loops of im2col/col2im run on
-  channel blocks in parallel threads (col2im 8 -> 6 ms on 2 cores);
+* splitting those loops into channel blocks on parallel threads (NumPy releases the GIL)
+  saved ~2 ms of ~40 on an idle machine but lost badly when the cores were shared with
+  OpenBLAS threads and other processes, so the primitives stay single-threaded;
 * max pooling is ``np.maximum`` over the f*f strided slices, then one comparison pass per
   offset (last to first) to find the first maximum.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -107,29 +105,6 @@ class Workspace:
 workspace = Workspace()
 
 
-# -- parallel channel blocks ---------------------------------------------------------------
-_THREADS = max(1, min(4, os.cpu_count() or 1))
-_PARALLEL_MIN_ELEMENTS = 1 << 20
-_pool: ThreadPoolExecutor | None = None
-
-
-def _over_channel_blocks(fn, c: int, work: int) -> None:
-    """Run ``fn(c0, c1)`` over [0, c) split into blocks, in parallel threads when ``work``
-    (elements moved) is large enough to pay for the hand-off."""
-    global _pool
-    blocks = min(_THREADS, c) if work >= _PARALLEL_MIN_ELEMENTS else 1
-    if blocks <= 1:
-        fn(0, c)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="dlx-numpy")
-    edges = [c * k // blocks for k in range(blocks + 1)]
-    futures = [_pool.submit(fn, edges[k], edges[k + 1]) for k in range(1, blocks)]
-    fn(edges[0], edges[1])
-    for f in futures:
-        f.result()
-
-
 # -- helpers -------------------------------------------------------------------------------
 def _out_hw(x_shape, kernel, stride, padding):
     _, _, h, w = x_shape
@@ -179,12 +154,9 @@ def im2col(x, kernel, stride, padding):
     cols = workspace.empty((c * fh * fw, n * oh * ow), x.dtype)
     cols6 = cols.reshape(c, fh, fw, n, oh, ow)
 
-    def copy_block(c0, c1):
-        for i in range(fh):
-            for j in range(fw):
-                np.copyto(cols6[c0:c1, i, j], _offset_slice(xpad_t[c0:c1], i, j, stride, oh, ow))
-
-    _over_channel_blocks(copy_block, c, cols.size)
+    for i in range(fh):
+        for j in range(fw):
+            np.copyto(cols6[:, i, j], _offset_slice(xpad_t, i, j, stride, oh, ow))
     return cols
 
 
@@ -201,21 +173,15 @@ def col2im(cols, x_shape, kernel, stride, padding):
     oh, ow = _out_hw(x_shape, kernel, stride, padding)
     cols6 = cols.reshape(c, fh, fw, n, oh, ow)
     dx = workspace.empty((n, c, h, w), cols.dtype)
-    dx_t = dx.transpose(1, 0, 2, 3)  # (C, N, H, W) view
-
-    def add_block(c0, c1):
-        target = dx_t[c0:c1]
-        target.fill(0)
-        for i in range(fh):
-            r0, r1, x_r = _valid_range(i, ph, sh, oh, h)
-            for j in range(fw):
-                q0, q1, x_q = _valid_range(j, pw, sw, ow, w)
-                if r1 > r0 and q1 > q0:
-                    target[:, :, x_r: x_r + sh * (r1 - r0 - 1) + 1: sh,
-                           x_q: x_q + sw * (q1 - q0 - 1) + 1: sw] += \
-                        cols6[c0:c1, i, j, :, r0:r1, q0:q1]
-
-    _over_channel_blocks(add_block, c, cols.size)
+    dx.fill(0)
+    dx_t = dx.transpose(1, 0, 2, 3)  # (C, N, H, W) view, matching the column rows
+    for i in range(fh):
+        r0, r1, x_r = _valid_range(i, ph, sh, oh, h)
+        for j in range(fw):
+            q0, q1, x_q = _valid_range(j, pw, sw, ow, w)
+            if r1 > r0 and q1 > q0:
+                dx_t[:, :, x_r: x_r + sh * (r1 - r0 - 1) + 1: sh,
+                     x_q: x_q + sw * (q1 - q0 - 1) + 1: sw] += cols6[:, i, j, :, r0:r1, q0:q1]
     return dx
 
 
