@@ -34,6 +34,10 @@ def required_backends() -> set[str]:
     return names
 
 
+def pytest_configure(config):
+    required_backends()  # a misspelt DLX_REQUIRE_BACKENDS is a usage error, not a no-op
+
+
 def require_or_skip(name: str) -> None:
     """Skip the test when backend ``name`` is unavailable -- or fail when it is required."""
     ok, why = backend_status(name)
