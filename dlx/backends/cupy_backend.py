@@ -3,7 +3,8 @@
 Each kernel file becomes one ``cupy.RawModule`` (source from
 :func:`dlx.backends.kernel_sources.source`, compiled by NVRTC with :data:`NVRTC_OPTIONS`),
 created once per process and device and cached; CuPy compiles it on first use and keeps the
-binary in its own kernel cache. Launch code is :class:`~dlx.backends.kernel_backend.KernelBackend`'s.
+binary in its own kernel cache. The launch code is
+:class:`~dlx.backends.kernel_backend.KernelBackend`'s.
 
 This module imports without CuPy; constructing the backend raises
 :class:`~dlx.errors.BackendUnavailableError` with the reason when CuPy or a GPU is missing.
@@ -95,7 +96,8 @@ class CupyBackend(KernelBackend):
         free, total = cuda.runtime.memGetInfo()
         return {"backend": self.name, "cupy": self.xp.__version__, "device_id": device.id,
                 "device": props["name"].decode(), "compute_capability": device.compute_capability,
-                "memory_total_gb": round(total / 2**30, 2), "memory_free_gb": round(free / 2**30, 2),
+                "memory_total_gb": round(total / 2**30, 2),
+                "memory_free_gb": round(free / 2**30, 2),
                 "cuda_runtime": cuda.runtime.runtimeGetVersion()}
 
     # -- kernels ----------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ class KernelBackend(Backend):
         self._function(module, name)((grid,), (block,), tuple(args))
 
     def _contiguous(self, a, dtype=None):
-        """``a`` on this backend, C-contiguous, optionally converted to ``dtype`` (one copy at most)."""
+        """``a`` on this backend, C-contiguous, optionally as ``dtype`` (one copy at most)."""
         return self.xp.ascontiguousarray(self.xp.asarray(a, dtype=dtype))
 
     def _float_input(self, op: str, what: str, a, ndim: int):

@@ -94,7 +94,8 @@ class EmulatedFunction:
         where = f"{self.name}: argument {param.describe()}"
         if param.pointer:
             if not isinstance(value, np.ndarray):
-                raise KernelArgumentError(f"{where} needs a numpy.ndarray, got {type(value).__name__}")
+                raise KernelArgumentError(
+                    f"{where} needs a numpy.ndarray, got {type(value).__name__}")
             if value.dtype != np.dtype(param.dtype):
                 raise KernelArgumentError(f"{where} got an array of dtype {value.dtype}")
             if not value.flags.c_contiguous:
