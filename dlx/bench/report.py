@@ -111,7 +111,8 @@ def busy_warning(cpu: dict) -> str:
     if not load or not cores or load[0] <= cores:
         return ""
     return (f"\nWARNING: load average {load[0]} > {cores} cores while measuring - other "
-            "processes shared the CPU; absolute times are inflated, ratios are noisy")
+            "processes shared the CPU; absolute times are inflated, ratios are noisy, and "
+            "multi-threaded BLAS stalls on descheduled threads (try --threads 1)")
 
 
 def render(result: dict) -> str:
