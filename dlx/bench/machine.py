@@ -1,6 +1,6 @@
 """Facts about the machine a benchmark ran on, stored with every result file.
 
-CPU model, SIMD flags, core counts, load average, the BLAS library and its threads (via
+CPU model, SIMD flags, core counts, load average, thread-related environment variables, the BLAS library and its threads (via
 threadpoolctl, through the NumPy backend's ``describe``), the GPU (through the CuPy
 backend's ``describe`` where one works) and library versions.
 """
@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 
 from dlx import backends
 
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY",
+              "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT", "DLX_BACKEND")
 SIMD_PREFIXES = ("sse", "ssse", "avx", "fma", "amx", "f16c", "neon", "asimd", "sve")
 
 
@@ -74,4 +76,5 @@ def machine_info(gpu: dict | None = None) -> dict:
         "blas": numpy_info.get("blas"),
         "gpu": gpu,
         "versions": versions(),
+        "env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
     }
