@@ -56,7 +56,6 @@ class Case:
     flops: float | None = None
     ops: Callable[[], int] | None = None
     memory: bool = False
-    quick: bool = True
     tags: dict = field(default_factory=dict)
 
 
@@ -241,7 +240,8 @@ def _deep_narrow():
     return Sequential(*[Dense(w, w, "relu") for _ in range(d)], Dense(w, k))
 
 
-def _deep_narrow_batch():
+def deep_narrow_batch():
+    """(x, y) host arrays: one sample of the deep narrow model."""
     return (host_normal((1, DEEP_NARROW["width"]), 30),
             host_labels(1, DEEP_NARROW["classes"], 31))
 
@@ -252,7 +252,7 @@ def _overhead_dlx():
 
     model = _deep_narrow()
     params = model.parameters()
-    x_host, y_host = _deep_narrow_batch()
+    x_host, y_host = deep_narrow_batch()
     x, y = Tensor(_dev(x_host)), _dev(y_host)
 
     def run():
@@ -281,7 +281,7 @@ def deep_narrow_ops() -> int:
 
     with backends.use("numpy"):
         model = _deep_narrow()
-        x_host, y_host = _deep_narrow_batch()
+        x_host, y_host = deep_narrow_batch()
         loss = F.softmax_cross_entropy(model(Tensor(x_host)), y_host)
         return count_graph_ops(loss)
 
@@ -293,7 +293,7 @@ def _overhead_raw():
     xp = be.xp
     model = _deep_narrow()
     layers = [(layer.W.data, layer.b.data) for layer in model.layers]
-    x_host, y_host = _deep_narrow_batch()
+    x_host, y_host = deep_narrow_batch()
     x, t = _dev(x_host), _dev(y_host)
 
     def run():

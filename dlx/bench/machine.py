@@ -1,8 +1,9 @@
 """Facts about the machine a benchmark ran on, stored with every result file.
 
-CPU model, SIMD flags, core counts, load average, thread-related environment variables, the BLAS library and its threads (via
-threadpoolctl, through the NumPy backend's ``describe``), the GPU (through the CuPy
-backend's ``describe`` where one works) and library versions.
+CPU model, SIMD flags, core counts, load average, thread-related environment variables,
+the BLAS library and its threads (via threadpoolctl, through the NumPy backend's
+``describe``), the GPU (through the CuPy backend's ``describe`` where one works) and
+library versions.
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ def table(result: dict) -> str:
             reasons.setdefault((col, why), []).append(row["name"])
     for (col, why), names in reasons.items():
         if col not in result.get("absent", {}):
-            notes.append(f"{col} n/a in {len(names)} row(s) ({names[0]}{', ...' if len(names) > 1 else ''}): {why}")
+            more = ", ..." if len(names) > 1 else ""
+            notes.append(f"{col} n/a in {len(names)} row(s) ({names[0]}{more}): {why}")
     if notes:
         out += [""] + notes
     return "\n".join(out)

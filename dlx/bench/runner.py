@@ -56,8 +56,9 @@ def subject(case: C.Case, column: str) -> Subject:
     return Subject(fn, sync=backend.synchronize, activate=lambda: backends.set_backend(backend))
 
 
-def select_cases(mode: str, pattern: str | None) -> list[C.Case]:
-    chosen = [c for c in C.all_cases() if mode == "full" or c.quick]
+def select_cases(pattern: str | None) -> list[C.Case]:
+    """Every case, or those whose name contains ``pattern`` (case-insensitive)."""
+    chosen = C.all_cases()
     if pattern:
         chosen = [c for c in chosen if pattern.lower() in c.name.lower()]
     return chosen
@@ -143,7 +144,7 @@ def run(mode: str = "quick", pattern: str | None = None, with_torch: bool = True
         from dlx.bench.torch_ref import torch_module
 
         torch_module().set_num_threads(threads)
-    chosen = select_cases(mode, pattern)
+    chosen = select_cases(pattern)
     rows = []
     for i, case in enumerate(chosen, 1):
         log(f"[{i}/{len(chosen)}] {case.name}")

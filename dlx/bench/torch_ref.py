@@ -153,7 +153,7 @@ def overhead():
     torch.manual_seed(0)
     d = C.DEEP_NARROW
     model = _mlp((d["width"],) * (d["depth"] + 1), d["classes"])
-    x_host, y_host = C._deep_narrow_batch()
+    x_host, y_host = C.deep_narrow_batch()
     x, y = _t(x_host), _t(y_host)
 
     def run():
