@@ -4,8 +4,8 @@ Host: one fresh child process per (case, column). After the imports it warms the
 up with the same model at batch 2 (thread pools, JIT-compiled kernels, lazy globals: costs
 a process pays once, not per step), then notes the resident set size, resets the kernel's
 high-water mark (``echo 5 > /proc/self/clear_refs``), builds the case (model, optimiser,
-batch), runs three calls and reads ``VmHWM``. The figure is ``VmHWM - VmRSS(before)``: everything training needs at its peak - parameters, optimiser
-state, the batch, activations kept for backward, temporaries and any buffers a framework
+batch), runs three calls and reads ``VmHWM``. The figure is ``VmHWM - VmRSS(before)``:
+everything training needs at its peak - parameters, optimiser state, the batch, activations kept for backward, temporaries and any buffers a framework
 caches between steps (dlx's NumPy workspace is charged to dlx). The child runs with
 glibc's mmap threshold fixed at 64 KiB, so freed large blocks go back to the system at once
 and the resident size follows live memory for both frameworks alike. For dlx columns the
