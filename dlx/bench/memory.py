@@ -1,16 +1,17 @@
 """Peak memory of a training step, measured the same way for dlx and PyTorch.
 
-Host: one fresh child process per (case, column). After the imports it warms the library
-up with the same model at batch 2 (thread pools, JIT-compiled kernels, lazy globals: costs
-a process pays once, not per step), then notes the resident set size, resets the kernel's
+Host: one fresh child process per (case, column). After the imports it warms the library up
+with the same model at batch 2 (thread pools, JIT-compiled kernels, lazy globals: costs a
+process pays once, not per step), then notes the resident set size, resets the kernel's
 high-water mark (``echo 5 > /proc/self/clear_refs``), builds the case (model, optimiser,
 batch), runs three calls and reads ``VmHWM``. The figure is ``VmHWM - VmRSS(before)``:
-everything training needs at its peak - parameters, optimiser state, the batch, activations kept for backward, temporaries and any buffers a framework
-caches between steps (dlx's NumPy workspace is charged to dlx). The child runs with
-glibc's mmap threshold fixed at 64 KiB, so freed large blocks go back to the system at once
-and the resident size follows live memory for both frameworks alike. For dlx columns the
-child also reports the peak of Python/NumPy allocations through ``tracemalloc`` over the
-same calls (NumPy registers its buffers there; PyTorch does not).
+everything training needs at its peak - parameters, optimiser state, the batch, activations
+kept for backward, temporaries and any buffers a framework caches between steps (dlx's NumPy
+workspace is charged to dlx). The child runs with glibc's mmap threshold fixed at 64 KiB, so
+freed large blocks go back to the system at once and the resident size follows live memory
+for both frameworks alike. For dlx columns the child also reports the peak of Python/NumPy
+allocations through ``tracemalloc`` over the same calls (NumPy registers its buffers there;
+PyTorch does not).
 
 Device (CuPy): the memory pool is emptied after a warm-up call, one call runs, and the
 pool's size then, minus the arrays alive before, is the step's high-water mark.
