@@ -19,13 +19,16 @@ CONV_MODELS = ("cnn", "lenet5", "resnet")
 MODELS = ("logreg", "mlp") + CONV_MODELS
 OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
 BACKENDS = ("auto", "numpy", "cupy", "emulated")
-# per-model defaults of `dlx train` (the default run must finish in < 60 s on 2 CPU cores)
+# per-model defaults of `dlx train` (the default run must finish in < 60 s on 2 CPU cores);
+# "decay": base of the exponential learning-rate decay per epoch (1 = constant rate);
+# "model": builder options (stored in the checkpoint's model config)
 TRAIN_DEFAULTS = {
-    "logreg": {"epochs": 30, "batch_size": 64, "lr": 0.01},
-    "mlp": {"epochs": 20, "batch_size": 64, "lr": 0.003},
-    "cnn": {"epochs": 12, "batch_size": 64, "lr": 0.003},
-    "lenet5": {"epochs": 15, "batch_size": 64, "lr": 0.002},
-    "resnet": {"epochs": 10, "batch_size": 64, "lr": 0.003},
+    "logreg": {"epochs": 30, "batch_size": 64, "lr": 0.01, "decay": 1.0, "model": {}},
+    "mlp": {"epochs": 20, "batch_size": 64, "lr": 0.003, "decay": 0.9, "model": {}},
+    "cnn": {"epochs": 12, "batch_size": 64, "lr": 0.003, "decay": 0.9,
+            "model": {"channels": [32, 64], "hidden": 128}},
+    "lenet5": {"epochs": 15, "batch_size": 64, "lr": 0.002, "decay": 0.9, "model": {}},
+    "resnet": {"epochs": 10, "batch_size": 64, "lr": 0.003, "decay": 0.9, "model": {}},
 }
 
 
@@ -36,13 +39,13 @@ def _use_backend(name: str):
     return B.set_backend(name)
 
 
-def _build_model(name: str, input_shape, n_classes: int):
+def _build_model(name: str, input_shape, n_classes: int, kwargs: dict):
     from dlx.models.zoo import build_model
 
-    model = build_model(name, tuple(input_shape), int(n_classes))
+    model = build_model(name, tuple(input_shape), int(n_classes), **kwargs)
     if not getattr(model, "config", None):
-        model.config = {"name": name, "input_shape": list(input_shape),
-                        "n_classes": int(n_classes), "kwargs": {}}
+        model.config = {"name": name, "input_shape": [int(s) for s in input_shape],
+                        "n_classes": int(n_classes), "kwargs": kwargs}
     return model
 
 
@@ -75,7 +78,9 @@ def add_train(subparsers, common):
                         "compiled for the CPU (debugging)")
     p.add_argument("--epochs", type=int, help="total epochs (a resumed run continues up to it)")
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--lr", type=float, help="learning rate (initial, with --lr-decay)")
+    p.add_argument("--lr-decay", type=float, metavar="BASE",
+                   help="multiply the learning rate by BASE every epoch (1 = constant)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/latest", help="output folder (default runs/latest)")
@@ -89,7 +94,8 @@ def add_train(subparsers, common):
 
 
 def cmd_train(args) -> int:
-    from dlx.train import Checkpoint, evaluate, fit
+    from dlx.optim import ExponentialDecay
+    from dlx.train import Checkpoint, LRScheduler, evaluate, fit
     from dlx.train.prepare import Preparation, dataset_id, load_dataset, split
 
     started = time.perf_counter()
@@ -97,6 +103,7 @@ def cmd_train(args) -> int:
     epochs = args.epochs if args.epochs is not None else defaults["epochs"]
     batch_size = args.batch_size or defaults["batch_size"]
     lr = args.lr if args.lr is not None else defaults["lr"]
+    decay = args.lr_decay if args.lr_decay is not None else defaults["decay"]
     backend = _use_backend(args.backend)
     backend.seed(args.seed)
     out = Path(args.out)
@@ -107,7 +114,7 @@ def cmd_train(args) -> int:
     train = (prep.apply(data.X_train), data.y_train)
     dev = (prep.apply(data.X_dev), data.y_dev)
     test = (prep.apply(data.X_test), data.y_test)
-    model = _build_model(args.model, train[0].shape[1:], data.n_classes)
+    model = _build_model(args.model, train[0].shape[1:], data.n_classes, defaults["model"])
     prep_info, prep_arrays = prep.to_checkpoint()
     info = {"dataset": dataset_id(args.dataset), "prep": prep_info, "optimizer": args.optimizer}
     resume = None
@@ -116,14 +123,18 @@ def cmd_train(args) -> int:
     say = (lambda *a: None) if args.quiet else print
     say(f"dlx train: {args.model} ({model.num_parameters():,} parameters) on {args.dataset} "
         f"(train {len(data.y_train)}, dev {len(data.y_dev)}, test {len(data.y_test)}), "
-        f"backend {backend.name}, {args.optimizer} lr {lr:g}, batch {batch_size}, "
+        f"backend {backend.name}, {args.optimizer} lr {lr:g}"
+        + (f" x {decay:g}^epoch" if decay != 1 else "") + f", batch {batch_size}, "
         f"{epochs} epochs" + (f", resuming from {resume}" if resume else ""))
 
+    callbacks = [Checkpoint(out / "checkpoint.npz", best_path=out / "best.npz",
+                            monitor="dev_accuracy")]
+    if decay != 1:
+        callbacks.append(LRScheduler(ExponentialDecay(lr, decay)))
     with open(out / "train.log", "a") as log:
         history = fit(model, train, dev=dev, epochs=epochs, batch_size=batch_size,
                       optimizer=args.optimizer, lr=lr, resume=resume,
-                      callbacks=[Checkpoint(out / "checkpoint.npz", best_path=out / "best.npz",
-                                            monitor="dev_accuracy")],
+                      callbacks=callbacks,
                       verbose=not args.quiet, progress=args.progress, log_file=log,
                       checkpoint_info=info, checkpoint_arrays=prep_arrays)
     result = evaluate(model, test)
