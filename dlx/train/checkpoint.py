@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,8 +233,11 @@ def restore(ckpt: Checkpoint, model, optimizer=None, rng: bool = True) -> None:
         optimizer.load_state_dict({"hyper": ckpt.meta["optimizer"],
                                    "arrays": ckpt.optimizer_arrays})
     if rng and ckpt.meta.get("rng") is not None:
-        with contextlib.suppress(ConfigError):
+        try:
             backends.current().set_rng_state(ckpt.meta["rng"])
+        except ConfigError as exc:
+            warnings.warn(f"{ckpt.path}: RNG state not restored ({exc}); shuffling and "
+                          "dropout continue from this backend's own generator", stacklevel=2)
 
 
 def build_model(ckpt: Checkpoint):
