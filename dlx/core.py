@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import weakref
 
 from dlx import backends
-from dlx.errors import ShapeError
+from dlx.errors import DlxError, ShapeError
 
 _grad_enabled = True
 
@@ -40,8 +39,8 @@ class Tensor:
     shape; ``creator`` the Function that produced it (None for leaves).
     """
 
-    __slots__ = ("data", "grad", "creator", "generation", "requires_grad", "name",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "creator", "output_index", "generation", "requires_grad",
+                 "name", "__weakref__")
     __array_priority__ = 200
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
@@ -53,6 +52,7 @@ class Tensor:
         self.data = data
         self.grad = None
         self.creator = None
+        self.output_index = 0
         self.generation = 0
         self.requires_grad = requires_grad
         self.name = name
@@ -122,7 +122,9 @@ class Tensor:
             self.grad = grad if self.grad is None else self.grad + grad
             return
 
-        grads = {id(self): grad}  # gradients of non-leaf tensors live only during the walk
+        # gradients of non-leaf tensors live only during the walk, keyed by the edge
+        # (function, output index) that produced them
+        grads = {(id(self.creator), self.output_index): grad}
         heap: list = []
         seen = set()
         done: list = []
@@ -135,27 +137,26 @@ class Tensor:
         push(self.creator)
         while heap:
             fn = heapq.heappop(heap)[2]
-            gys = [grads.pop(id(ref()), None) for ref in fn.outputs]
+            if fn.released:
+                raise DlxError("backward() through a graph that was already released; pass "
+                               "retain_graph=True to the first backward() to walk it twice")
+            gys = [grads.pop((id(fn), i), None) for i in range(fn.n_outputs)]
             gxs = fn.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
-            for x, gx in zip(fn.inputs, gxs):
-                if gx is None or not x.requires_grad:
+            for edge, gx in zip(fn.edges, gxs):
+                if gx is None or edge is None:
                     continue
-                if x.creator is None:
-                    x.grad = gx if x.grad is None else x.grad + gx
+                if isinstance(edge, Tensor):  # a leaf that requires a gradient
+                    edge.grad = gx if edge.grad is None else edge.grad + gx
                 else:
-                    key = id(x)
+                    key = (id(edge[0]), edge[1])
                     grads[key] = gx if key not in grads else grads[key] + gx
-                    push(x.creator)
+                    push(edge[0])
             done.append(fn)
         if not retain_graph:
-            for fn in done:  # release only now: inputs keep later outputs alive until here
-                for ref in fn.outputs:
-                    y = ref()
-                    if y is not None:
-                        y.creator = None
-                fn.inputs = fn.outputs = ()
+            for fn in done:
+                fn.release()
 
     # -- operators (implemented in dlx.functional) --------------------------------------------
     def __add__(self, other):
@@ -286,12 +287,19 @@ class Function:
 
     Subclasses read the array module from ``self.xp`` and keep whatever backward needs on
     ``self``. A backward returns one gradient per input, ``None`` where there is none; it may
-    skip work for inputs whose ``self.inputs[i].requires_grad`` is false.
+    skip work for inputs whose ``self.needs_grad[i]`` is false.
+
+    The graph holds no input tensors, only edges: a leaf that requires a gradient, or the
+    (function, output index) that produced a non-leaf input. So an input array stays alive
+    only while some Function saved it for its backward (a ReLU keeps its mask, not the
+    convolution output before it).
     """
 
     generation = 0
-    inputs: tuple = ()
-    outputs: tuple = ()
+    n_outputs = 1
+    released = False
+    edges: tuple = ()
+    needs_grad: tuple = ()
 
     def __call__(self, *inputs):
         backend = backends.current()
@@ -299,21 +307,34 @@ class Function:
         self.xp = backend.xp
         ys = self.forward(*[x.data for x in inputs])
         many = isinstance(ys, tuple)
-        outputs = [Tensor.__new__(Tensor) for _ in (ys if many else (ys,))]
-        for out, y in zip(outputs, ys if many else (ys,)):
+        if not many:
+            ys = (ys,)
+        outputs = []
+        for i, y in enumerate(ys):
+            out = Tensor.__new__(Tensor)
             out.data = y
             out.grad = out.creator = out.name = None
+            out.output_index = i
             out.generation = 0
             out.requires_grad = False
+            outputs.append(out)
         if _grad_enabled and any(x.requires_grad for x in inputs):
             self.generation = max(x.generation for x in inputs)
+            self.n_outputs = len(outputs)
+            self.needs_grad = tuple(x.requires_grad for x in inputs)
+            self.edges = tuple(
+                None if not x.requires_grad else x if x.creator is None
+                else (x.creator, x.output_index) for x in inputs)
             for out in outputs:
                 out.creator = self
                 out.generation = self.generation + 1
                 out.requires_grad = True
-            self.inputs = inputs
-            self.outputs = tuple(weakref.ref(o) for o in outputs)
         return tuple(outputs) if many else outputs[0]
+
+    def release(self) -> None:
+        """Drop everything saved for backward (called once the graph has been walked)."""
+        self.__dict__.clear()
+        self.released = True
 
     def forward(self, *xs):
         raise NotImplementedError

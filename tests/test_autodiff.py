@@ -51,8 +51,25 @@ def test_graph_is_released_after_backward():
     y = w * 2.0
     z = y * 3.0
     z.backward()
-    assert z.creator is None and y.creator is None
     assert y.grad is None  # intermediate gradients are not kept
+    assert not hasattr(z.creator, "a")  # the saved operands were dropped
+    with pytest.raises(dlx.DlxError, match="already released.*retain_graph"):
+        z.backward()
+
+
+def test_the_graph_does_not_keep_intermediate_arrays_alive():
+    import gc
+    import weakref
+
+    w = dlx.Parameter(np.ones(3))
+    h = w * 2.0                      # nothing saves h's array for backward ...
+    out = F.relu(F.exp(h))           # ... Exp saves its output, ReLU a mask
+    probe = weakref.ref(h.data)
+    del h
+    gc.collect()
+    assert probe() is None
+    out.sum().backward()
+    assert np.allclose(w.grad, 2 * np.exp(2.0))
 
 
 def test_retain_graph_allows_a_second_backward():

@@ -270,7 +270,7 @@ def count_graph_ops(out) -> int:
         if id(fn) in seen:
             continue
         seen.add(id(fn))
-        stack.extend(x.creator for x in fn.inputs if x.creator is not None)
+        stack.extend(edge[0] for edge in fn.edges if isinstance(edge, tuple))
     return len(seen)
 
 

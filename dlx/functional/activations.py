@@ -114,7 +114,7 @@ class Linear(Function):
 
     def backward(self, gz):
         # the input of a first layer needs no gradient: skip that GEMM (a third of the work)
-        gx = gz @ self.w if self.inputs[0].requires_grad else None
+        gx = gz @ self.w if self.needs_grad[0] else None
         gw = gz.T @ self.x
         if self.has_bias:
             return gx, gw, gz.sum(axis=0)

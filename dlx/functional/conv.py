@@ -96,7 +96,7 @@ class Conv2d(Function):
         gz_row = gz.transpose(1, 0, 2, 3).reshape(k, -1)  # (K, N*OH*OW), one copy
         gw = (gz_row @ self.cols.T).reshape(k, self.x_shape[1], *self.kernel)
         gx = None
-        if self.inputs[0].requires_grad:
+        if self.needs_grad[0]:
             gx = self.backend.col2im(self.w_row.T @ gz_row, self.x_shape, self.kernel,
                                      self.stride, self.padding)
         if self.has_bias:
