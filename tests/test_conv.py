@@ -47,7 +47,11 @@ def conv_reference(x, w, b, stride, pad):
     ((1, 2, 8, 9), (3, 2, 5, 5), (3, 2), (2, 0)),
     ((3, 5, 6, 6), (4, 5, 1, 1), (2, 2), (0, 0)),
 ])
-def test_conv2d_matches_the_loop_reference(backend, rng, shape, wshape, stride, pad):
+@pytest.mark.parametrize("chunked", [False, True], ids=["one-chunk", "per-sample-chunks"])
+def test_conv2d_matches_the_loop_reference(backend, rng, monkeypatch, shape, wshape, stride,
+                                           pad, chunked):
+    if chunked:  # force one sample per chunk: columns are rebuilt in backward
+        monkeypatch.setattr(backend, "conv_chunk_bytes", 1)
     x, w, b = rng.normal(size=shape), rng.normal(size=wshape), rng.normal(size=wshape[0])
     z_ref, grads = conv_reference(x, w, b, stride, pad)
     xt = dlx.Tensor(backend.asarray(x), requires_grad=True)

@@ -64,6 +64,9 @@ class Backend(ABC):
     name: str = "abstract"
     #: the array module (numpy or cupy)
     xp: Any = None
+    #: largest column matrix (bytes) a convolution builds at once; bigger batches are
+    #: processed in chunks (cache-sized on a CPU; effectively unlimited on a GPU)
+    conv_chunk_bytes: int = 1 << 40
 
     def __init__(self, seed: int = 0):
         self.default_dtype = self.xp.float32
