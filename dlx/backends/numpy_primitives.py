@@ -8,9 +8,11 @@ Why it is written this way (measured on a 2-core machine, conv N=64, C=16, 32x32
 
 * channel-major columns copied from strided views of the padded input, one slice per
   kernel offset: ~3 ms for the 37 MiB column matrix, at memory bandwidth;
-* large arrays come from :data:`workspace`, which recycles buffers: a fresh allocation over
-  32 MiB is mmap-ed by glibc and unmapped on free, so each call paid thousands of page
-  faults (6.3 ms instead of 3 ms for the same im2col);
+* no buffer cache: a fresh allocation over 32 MiB is mmap-ed by glibc and unmapped on
+  free (thousands of page faults per call), but convolutions call these primitives on
+  cache-sized chunks of the batch (``NumpyBackend.conv_chunk_bytes``, 4 MiB of columns),
+  which glibc serves from its heap; a recycling workspace measured no faster after
+  chunking and held tens of MiB;
 * col2im adds one strided slice per kernel offset straight into the unpadded result
   (no padded temporary, no crop copy) — about 10x faster than ``np.add.at``;
 * splitting those loops into channel blocks on parallel threads (NumPy releases the GIL)
@@ -22,87 +24,10 @@ Why it is written this way (measured on a 2-core machine, conv N=64, C=16, 32x32
 
 from __future__ import annotations
 
-import sys
-import threading
 
 import numpy as np
 
 from dlx.backends.base import conv_output_size
-
-
-# -- reusable workspace ------------------------------------------------------------------
-def _refcount(a) -> int:
-    return sys.getrefcount(a)
-
-
-# references a cached buffer has when nothing outside the cache holds it (measured the same
-# way the check below is made, so interpreter details cancel out)
-_probe = [np.empty(1, np.uint8)]
-_FREE_REFS = _refcount(_probe[0])
-del _probe
-
-
-class Workspace:
-    """Recycles large scratch arrays instead of handing them back to the operating system.
-
-    ``empty(shape, dtype)`` returns an ordinary ndarray (a view of a cached byte buffer).
-    Lifetime: a buffer is handed out again only once no array obtained from it — the
-    returned array or any view of it — is alive any more, i.e. when the cache holds the
-    only reference. A caller may therefore keep a returned array as long as it likes
-    (a Function keeps its columns until backward); it can never be overwritten by a later
-    call. Arrays under ``min_bytes`` come straight from ``np.empty``; at most ``max_bytes``
-    are cached (free buffers are evicted oldest first, and beyond the cap arrays are
-    simply not cached). Thread-safe.
-    """
-
-    def __init__(self, min_bytes: int = 1 << 20, max_bytes: int = 512 << 20):
-        self.min_bytes, self.max_bytes = int(min_bytes), int(max_bytes)
-        self._buffers: list[np.ndarray] = []  # oldest first
-        self._lock = threading.Lock()
-
-    def empty(self, shape, dtype) -> np.ndarray:
-        dtype = np.dtype(dtype)
-        shape = tuple(int(s) for s in shape)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if nbytes < self.min_bytes:
-            return np.empty(shape, dtype)
-        with self._lock:
-            buffers = self._buffers
-            for i in range(len(buffers)):
-                if buffers[i].nbytes == nbytes and _refcount(buffers[i]) == _FREE_REFS:
-                    buf = buffers.pop(i)
-                    buffers.append(buf)  # most recently used last
-                    return buf.view(dtype).reshape(shape)
-            self._evict(nbytes)
-            buf = np.empty(nbytes, np.uint8)
-            if self.cached_bytes() + nbytes <= self.max_bytes:
-                buffers.append(buf)
-            return buf.view(dtype).reshape(shape)
-
-    def zeros(self, shape, dtype) -> np.ndarray:
-        out = self.empty(shape, dtype)
-        out.fill(0)
-        return out
-
-    def cached_bytes(self) -> int:
-        return sum(b.nbytes for b in self._buffers)
-
-    def _evict(self, incoming: int) -> None:
-        i = 0
-        while self.cached_bytes() + incoming > self.max_bytes and i < len(self._buffers):
-            if _refcount(self._buffers[i]) == _FREE_REFS:
-                del self._buffers[i]
-            else:
-                i += 1
-
-    def clear(self) -> None:
-        """Forget every cached buffer (arrays still in use stay valid)."""
-        with self._lock:
-            self._buffers.clear()
-
-
-#: the process-wide workspace of the NumPy primitives
-workspace = Workspace()
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -113,11 +38,11 @@ def _out_hw(x_shape, kernel, stride, padding):
 
 
 def _pad(x: np.ndarray, ph: int, pw: int, value: float) -> np.ndarray:
-    """x with a border of ``value`` (a workspace array; x itself when there is no padding)."""
+    """x with a border of ``value`` (x itself when there is no padding)."""
     if ph == 0 and pw == 0:
         return x
     n, c, h, w = x.shape
-    out = workspace.empty((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
+    out = np.empty((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
     out[:, :, :ph] = value
     out[:, :, ph + h:] = value
     out[:, :, ph:ph + h, :pw] = value
@@ -142,16 +67,12 @@ def _valid_range(offset, pad, stride, n_out, n_in):
 
 # -- im2col / col2im -----------------------------------------------------------------------
 def im2col(x, kernel, stride, padding):
-    """(N, C, H, W) -> (C*fh*fw, N*OH*OW), channel-major columns (see base module).
-
-    The result is a :data:`workspace` array; keep it as long as needed (see
-    :class:`Workspace` for why that is safe).
-    """
+    """(N, C, H, W) -> (C*fh*fw, N*OH*OW), channel-major columns (see base module)."""
     n, c, _, _ = x.shape
     fh, fw = kernel
     oh, ow = _out_hw(x.shape, kernel, stride, padding)
     xpad_t = _pad(x, *padding, value=0).transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view
-    cols = workspace.empty((c * fh * fw, n * oh * ow), x.dtype)
+    cols = np.empty((c * fh * fw, n * oh * ow), x.dtype)
     cols6 = cols.reshape(c, fh, fw, n, oh, ow)
 
     for i in range(fh):
@@ -172,7 +93,7 @@ def col2im(cols, x_shape, kernel, stride, padding):
     ph, pw = padding
     oh, ow = _out_hw(x_shape, kernel, stride, padding)
     cols6 = cols.reshape(c, fh, fw, n, oh, ow)
-    dx = workspace.empty((n, c, h, w), cols.dtype)
+    dx = np.empty((n, c, h, w), cols.dtype)
     dx.fill(0)
     dx_t = dx.transpose(1, 0, 2, 3)  # (C, N, H, W) view, matching the column rows
     for i in range(fh):
