@@ -13,9 +13,10 @@ class NumpyBackend(Backend):
 
     name = "numpy"
     xp = np
-    #: measured on a 2-core AVX-512 machine: 4 MiB column chunks ran the 64x16x32x32 conv
-    #: forward+backward ~15% faster than one 37 MiB matrix, at a fraction of the memory
-    conv_chunk_bytes = 4 << 20
+    #: 2 MiB column chunks: a LeNet-5 step at batch 256 peaks at PyTorch's host memory
+    #: (37 MiB of columns otherwise), and single-threaded BLAS runs the chunked 64x16x32x32
+    #: conv faster than one big GEMM (see docs/benchmarks.md for the figures)
+    conv_chunk_bytes = 2 << 20
 
     def get_rng_state(self) -> dict:
         return {"family": "numpy", "bit_generator": self.rng.bit_generator.state}

@@ -103,9 +103,11 @@ class Conv2d(Function):
         z = xp.empty((n, k, oh, ow), dtype=x.dtype)
         chunks = self._chunks(n)
         for chunk in chunks:
+            cols = None  # free the previous chunk's columns before building the next
             cols = self._columns(x, chunk)
             z_pix = cols.T @ self.w_row.T  # (n_chunk*OH*OW, K)
             z[chunk[0]:chunk[1]] = z_pix.reshape(-1, oh, ow, k).transpose(0, 3, 1, 2)
+            del z_pix
         if b is not None:
             z += b.reshape(1, k, 1, 1)
         # one chunk: keep its columns for backward; several: keep x and rebuild them
@@ -121,6 +123,7 @@ class Conv2d(Function):
         gx = xp.empty(self.x_shape, dtype=gz.dtype) if self.needs_grad[0] else None
         for chunk in self._chunks(n):
             n0, n1 = chunk
+            cols = None  # free the previous chunk's columns before building the next
             cols = self.cols if self.cols is not None else self._columns(self.x, chunk)
             g_pix = xp.ascontiguousarray(gz[n0:n1].transpose(0, 2, 3, 1)).reshape(-1, k)
             gw += cols @ g_pix  # (C*fh*fw, K)
