@@ -106,6 +106,11 @@ class Backend(ABC):
         """``target[index] += values`` with repeated indices accumulated (in place)."""
         self.xp.add.at(target, index, values)
 
+    def map_chunks(self, fn, chunks) -> list:
+        """``[fn(chunk) for chunk in chunks]``, in order. ``fn`` must only write disjoint
+        parts of shared arrays; a CPU backend may run the calls on parallel threads."""
+        return [fn(chunk) for chunk in chunks]
+
     def describe(self) -> dict:
         """Facts about the device for `dlx info` and benchmark reports."""
         return {"backend": self.name}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlx.backends import numpy_primitives as prim
+from dlx.backends.cpu_threads import map_parallel
 from dlx.backends.base import Backend
 
 
@@ -38,6 +39,10 @@ class NumpyBackend(Backend):
         if hasattr(a, "get") and not isinstance(a, np.ndarray):
             return a.get()
         return np.asarray(a)
+
+    def map_chunks(self, fn, chunks) -> list:
+        """Chunks run on parallel threads with single-threaded BLAS (see cpu_threads)."""
+        return map_parallel(fn, chunks)
 
     def describe(self) -> dict:
         info = {"backend": self.name, "numpy": np.__version__}

@@ -68,7 +68,9 @@ class Conv2d(Function):
     (cache-sized on the CPU, unlimited on a GPU). With several chunks the columns are not
     kept for backward but rebuilt from x there: the peak memory of a convolution is then one
     chunk's columns instead of the whole batch's (5x less for LeNet-5 at batch 256), and
-    the cache-sized GEMMs are no slower than one big one. The GEMMs are ordered with the
+    the cache-sized GEMMs are no slower than one big one; ``backend.map_chunks`` may run
+    the chunks on parallel threads (the NumPy backend does, with single-threaded BLAS). The
+    GEMMs are ordered with the
     pixel axis first, ``cols^T @ W_row^T``, which OpenBLAS runs faster for these skinny
     shapes than ``W_row @ cols``.
     """
@@ -102,35 +104,40 @@ class Conv2d(Function):
         self.w_row = w.reshape(k, -1)
         z = xp.empty((n, k, oh, ow), dtype=x.dtype)
         chunks = self._chunks(n)
-        for chunk in chunks:
-            cols = None  # free the previous chunk's columns before building the next
+
+        def forward_chunk(chunk):
             cols = self._columns(x, chunk)
             z_pix = cols.T @ self.w_row.T  # (n_chunk*OH*OW, K)
             z[chunk[0]:chunk[1]] = z_pix.reshape(-1, oh, ow, k).transpose(0, 3, 1, 2)
-            del z_pix
+            return cols if len(chunks) == 1 else None
+
+        # one chunk: keep its columns for backward; several: keep x and rebuild them
+        self.cols = self.backend.map_chunks(forward_chunk, chunks)[0]
+        self.x = x if self.cols is None else None
         if b is not None:
             z += b.reshape(1, k, 1, 1)
-        # one chunk: keep its columns for backward; several: keep x and rebuild them
-        self.cols = cols if len(chunks) == 1 else None
-        self.x = x if len(chunks) > 1 else None
         self.x_shape, self.has_bias = x.shape, b is not None
         return z
 
     def backward(self, gz):
         xp = self.xp
-        k, n = self.w_row.shape[0], self.x_shape[0]
-        gw = xp.zeros((self.rows, k), dtype=gz.dtype)
+        k = self.w_row.shape[0]
         gx = xp.empty(self.x_shape, dtype=gz.dtype) if self.needs_grad[0] else None
-        for chunk in self._chunks(n):
+
+        def backward_chunk(chunk):
             n0, n1 = chunk
-            cols = None  # free the previous chunk's columns before building the next
             cols = self.cols if self.cols is not None else self._columns(self.x, chunk)
             g_pix = xp.ascontiguousarray(gz[n0:n1].transpose(0, 2, 3, 1)).reshape(-1, k)
-            gw += cols @ g_pix  # (C*fh*fw, K)
             if gx is not None:
                 gx[n0:n1] = self.backend.col2im(self.w_row.T @ g_pix.T,
                                                 (n1 - n0,) + self.x_shape[1:], self.kernel,
                                                 self.stride, self.padding)
+            return cols @ g_pix  # this chunk's dW, (C*fh*fw, K)
+
+        partial = self.backend.map_chunks(backward_chunk, self._chunks(self.x_shape[0]))
+        gw = partial[0]
+        for more in partial[1:]:  # summed in chunk order: the same bits on every run
+            gw += more
         gw = gw.T.reshape(k, self.x_shape[1], *self.kernel)
         if self.has_bias:
             return gx, gw, gz.sum(axis=(0, 2, 3))
