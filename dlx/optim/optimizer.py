@@ -50,7 +50,8 @@ class Optimizer:
         arrays = {}
         for i, p in enumerate(self.params):
             for key, value in self.state.get(p, {}).items():
-                arrays[f"{i}.{key}"] = backends.backend_of(value).to_host(value)
+                # a copy: later in-place steps must never change a saved state
+                arrays[f"{i}.{key}"] = backends.backend_of(value).to_host(value).copy()
         return {"hyper": {"type": type(self).__name__, "lr": self.lr, "t": self.t,
                           **self.hyperparameters()}, "arrays": arrays}
 
