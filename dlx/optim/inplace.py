@@ -36,6 +36,8 @@ class FlatGroup:
         self.dtype, self.shape, self.size = params[0].dtype, (total,), total
         self.data = xp.zeros(total, dtype=self.dtype)
         self.grad = xp.empty(total, dtype=self.dtype)
+        self._updates = [self.view(self.data, i) for i in range(len(params))]
+        self._grads = [self.view(self.grad, i) for i in range(len(params))]
 
     @classmethod
     def build(cls, params):
@@ -51,13 +53,13 @@ class FlatGroup:
         return flat[start:start + p.size].reshape(p.shape)
 
     def gather_grads(self) -> None:
-        for p, start in zip(self.params, self.offsets):
-            self.grad[start:start + p.size] = p.grad.reshape(-1)
+        for p, slot in zip(self.params, self._grads):
+            slot[...] = p.grad
 
     def apply(self) -> None:
         """Add the accumulated update to every parameter, in place."""
-        for i, p in enumerate(self.params):
-            p.data += self.view(self.data, i)
+        for p, update in zip(self.params, self._updates):
+            p.data += update
 
 
 class InPlaceOptimizer(Optimizer):
