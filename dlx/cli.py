@@ -42,11 +42,7 @@ def _use_backend(name: str):
 def _build_model(name: str, input_shape, n_classes: int, kwargs: dict):
     from dlx.models.zoo import build_model
 
-    model = build_model(name, tuple(input_shape), int(n_classes), **kwargs)
-    if not getattr(model, "config", None):
-        model.config = {"name": name, "input_shape": [int(s) for s in input_shape],
-                        "n_classes": int(n_classes), "kwargs": kwargs}
-    return model
+    return build_model(name, tuple(input_shape), int(n_classes), **kwargs)
 
 
 def _load_trained(path):

@@ -59,3 +59,15 @@ def test_registry_errors():
         build_model("cnn", (1, 1, 1), 10)
     with pytest.raises(ConfigError, match="resnet"):
         build_model("resnet", (1, 8, 8), 10, depth=50)
+
+
+def test_models_built_in_python_rebuild_from_their_checkpoint(tmp_path):
+    from dlx.train import build_model as rebuild, load_checkpoint, save_checkpoint
+
+    model = build_model("mlp", (64,), 10, hidden=(32, 16))
+    assert model.config == {"name": "mlp", "input_shape": [64], "n_classes": 10,
+                            "kwargs": {"hidden": (32, 16)}}
+    save_checkpoint(tmp_path / "m.npz", model)
+    again = rebuild(load_checkpoint(tmp_path / "m.npz"))
+    x = np.random.default_rng(0).normal(size=(3, 64)).astype(np.float32)
+    np.testing.assert_array_equal(model(x).to_numpy(), again(x).to_numpy())

@@ -129,11 +129,16 @@ MODELS = {"logreg": logreg, "mlp": _mlp_for, "cnn": cnn, "lenet5": lenet5, "resn
 
 def build_model(name: str, input_shape, n_classes: int, **kw) -> Sequential:
     """Build the model called ``name`` (see :data:`MODELS`) for ``input_shape`` (no batch
-    axis) and ``n_classes``; ``kw`` go to the builder (e.g. hidden=(128, 64) for "mlp")."""
+    axis) and ``n_classes``; ``kw`` go to the builder (e.g. hidden=(128, 64) for "mlp").
+    The model's ``config`` records these arguments (JSON) for checkpoints."""
     key = str(name).lower()
     if key not in MODELS:
         raise ConfigError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
     try:
-        return MODELS[key](tuple(input_shape), int(n_classes), **kw)
+        model = MODELS[key](tuple(input_shape), int(n_classes), **kw)
     except TypeError as exc:
         raise ConfigError(f"model {key!r}: {exc}") from None
+    # what a checkpoint stores so `dlx evaluate` / load_checkpoint can rebuild the model
+    model.config = {"name": key, "input_shape": [int(s) for s in input_shape],
+                    "n_classes": int(n_classes), "kwargs": dict(kw)}
+    return model

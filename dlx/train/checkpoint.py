@@ -250,7 +250,5 @@ def build_model(ckpt: Checkpoint):
 
     model = zoo_build(config["name"], tuple(config["input_shape"]), int(config["n_classes"]),
                       **config.get("kwargs", {}))
-    if getattr(model, "config", None) is None:
-        model.config = config
     restore(ckpt, model, rng=False)
     return model
