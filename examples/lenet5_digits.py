@@ -36,7 +36,8 @@ def main():
 
     lr = 0.002
     start = time.perf_counter()
-    fit(model, (split.X_train, split.y_train), (split.X_test, split.y_test),
+    # the test set stays unseen until the final evaluation
+    fit(model, (split.X_train, split.y_train),
         epochs=args.epochs, batch_size=32, optimizer="adam", lr=lr,
         callbacks=[LRScheduler(ExponentialDecay(lr, 0.8))], verbose=False)
     seconds = time.perf_counter() - start
