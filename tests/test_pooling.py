@@ -97,3 +97,21 @@ def test_pool_layers_default_stride_is_the_kernel(backend):
     assert nn.AvgPool2D(3, stride=1, padding=1)(x).shape == (2, 3, 8, 6)
     with pytest.raises(ConfigError, match="padding"):
         nn.MaxPool2D(2, padding=2)
+
+
+def test_numpy_max_pooling_split_over_threads_matches_one_piece(rng, monkeypatch):
+    """Large inputs are pooled in batch slices on parallel threads: same bits as one call."""
+    from dlx.backends import numpy_backend, numpy_primitives
+
+    be = dlx.backends.get("numpy")
+    monkeypatch.setattr(numpy_backend, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(numpy_backend, "blas_threads", lambda: 3)
+    x = rng.permutation(7 * 2 * 9 * 9).reshape(7, 2, 9, 9).astype(np.float64)  # no ties
+    args = ((3, 3), (2, 2), (1, 1))
+    y, arg = be.maxpool_fwd(x, *args)
+    y1, arg1 = numpy_primitives.maxpool_fwd(x, *args)
+    np.testing.assert_array_equal(y, y1)
+    np.testing.assert_array_equal(arg, arg1)
+    gy = rng.normal(size=y.shape)
+    np.testing.assert_array_equal(be.maxpool_bwd(gy, arg, x.shape, *args),
+                                  numpy_primitives.maxpool_bwd(gy, arg, x.shape, *args))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlx.backends import numpy_primitives as prim
-from dlx.backends.cpu_threads import map_parallel
+from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
 
 
@@ -59,7 +59,40 @@ class NumpyBackend(Backend):
 
     im2col = staticmethod(prim.im2col)
     col2im = staticmethod(prim.col2im)
-    maxpool_fwd = staticmethod(prim.maxpool_fwd)
-    maxpool_bwd = staticmethod(prim.maxpool_bwd)
+    def maxpool_fwd(self, x, kernel, stride, padding):
+        """Batch halves on parallel threads when the input is large (see cpu_threads)."""
+        parts = map_parallel(lambda s: prim.maxpool_fwd(x[s], kernel, stride, padding),
+                             _batch_slices(x))
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([y for y, _ in parts]), np.concatenate([a for _, a in parts])
+
+    def maxpool_bwd(self, gy, argmax, x_shape, kernel, stride, padding):
+        slices = _batch_slices(gy, x_shape)
+        dx = np.empty(x_shape, dtype=gy.dtype) if len(slices) > 1 else None
+
+        def part(s):
+            shape = (s.stop - s.start,) + tuple(x_shape[1:])
+            result = prim.maxpool_bwd(gy[s], argmax[s], shape, kernel, stride, padding)
+            if dx is None:
+                return result
+            dx[s] = result
+            return None
+
+        results = map_parallel(part, slices)
+        return results[0] if dx is None else dx
     softmax_ce_fwd = staticmethod(prim.softmax_ce_fwd)
     softmax_ce_bwd = staticmethod(prim.softmax_ce_bwd)
+
+
+#: below this many bytes of pooling input, threads cost more than they save
+PARALLEL_MIN_BYTES = 1 << 20
+
+
+def _batch_slices(a, x_shape=None) -> list:
+    """The batch split in one slice per thread when the op's input is large, else one."""
+    n = a.shape[0]
+    nbytes = a.dtype.itemsize * (int(np.prod(x_shape)) if x_shape is not None else a.size)
+    parts = min(blas_threads(), n) if nbytes >= PARALLEL_MIN_BYTES else 1
+    bounds = [n * i // parts for i in range(parts + 1)]
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
