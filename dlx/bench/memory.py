@@ -7,7 +7,7 @@ high-water mark (``echo 5 > /proc/self/clear_refs``), builds the case (model, op
 batch), runs three calls and reads ``VmHWM``. The figure is ``VmHWM - VmRSS(before)``:
 everything training needs at its peak - parameters, optimiser state, the batch, activations
 kept for backward, temporaries and any buffers a framework caches between steps (dlx's NumPy
-workspace is charged to dlx). The child runs with glibc's mmap threshold fixed at 64 KiB, so
+buffers are charged to it). The child runs with glibc's mmap threshold fixed at 64 KiB, so
 freed large blocks go back to the system at once and the resident size follows live memory
 for both frameworks alike. For dlx columns the child also reports the peak of Python/NumPy
 allocations through ``tracemalloc`` over the same calls (NumPy registers its buffers there;
