@@ -197,18 +197,9 @@ def add_predict(subparsers, common):
 
 
 def _read_inputs(path):
-    import numpy as np  # file I/O
+    from dlx.data.datasets import read_npz
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"input file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if "X" not in getattr(f, "files", ()):
-                raise ConfigError(f"{path}: expected an .npz with an array 'X'")
-            return f["X"]
-    except ValueError as exc:
-        raise ConfigError(f"{path}: not a plain-array .npz file ({exc})") from None
+    return read_npz(path, ("X",), "input file")["X"]
 
 
 def _write_predictions(path: Path, labels, proba) -> None:

@@ -110,3 +110,17 @@ def test_rng_is_seeded_and_restorable():
 def test_default_dtype_is_float32():
     assert B.get("numpy").default_dtype == np.float32
     assert dlx.Tensor([1.0, 2.0]).dtype == np.float32
+
+
+def test_npz_reader_refuses_pickles_and_non_archives(tmp_path):
+    from dlx.data.datasets import load_npz, read_npz
+
+    np.savez(tmp_path / "obj.npz", X=np.array([object()], dtype=object), y=np.zeros(1))
+    with pytest.raises(ConfigError, match="not a plain-array"):
+        load_npz(tmp_path / "obj.npz")
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ConfigError, match="expected an .npz archive"):
+        read_npz(tmp_path / "a.npy", ("X",))
+    np.savez(tmp_path / "noy.npz", X=np.zeros((2, 3)))
+    with pytest.raises(ConfigError, match=r"expected arrays \['X', 'y'\], found \['X'\]"):
+        load_npz(tmp_path / "noy.npz")

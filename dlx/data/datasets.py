@@ -68,18 +68,34 @@ def make_spirals(n_per_class: int = 200, n_classes: int = 2, noise: float = 0.2,
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int64)
 
 
-def load_npz(path):
-    """An ``.npz`` with arrays ``X`` and ``y`` (loaded with allow_pickle=False)."""
+def read_npz(path, names, what: str = "file") -> dict:
+    """The arrays ``names`` of an ``.npz`` file, loaded with allow_pickle=False (a file
+    holding pickled objects is refused; nothing in it runs). ``what`` names the file in
+    errors ("dataset file", "input file")."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"dataset file {path} does not exist")
+        raise ConfigError(f"{what} {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if "X" not in f or "y" not in f:
-                raise ConfigError(f"{path}: expected arrays 'X' and 'y', found {sorted(f.files)}")
-            X, y = f["X"], f["y"]
-    except ValueError as exc:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
         raise ConfigError(f"{path}: not a plain-array .npz file ({exc})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ConfigError(f"{path}: expected an .npz archive with arrays {list(names)}")
+    with archive:
+        missing = [n for n in names if n not in archive.files]
+        if missing:
+            raise ConfigError(f"{path}: expected arrays {list(names)}, found "
+                              f"{sorted(archive.files)}")
+        try:
+            return {n: archive[n] for n in names}
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not a plain-array .npz file ({exc})") from None
+
+
+def load_npz(path):
+    """An ``.npz`` with arrays ``X`` and ``y`` (loaded with allow_pickle=False)."""
+    arrays = read_npz(path, ("X", "y"), "dataset file")
+    X, y = arrays["X"], arrays["y"]
     if X.shape[0] != y.shape[0]:
         raise ShapeError(f"{path}: X has {X.shape[0]} samples but y has {y.shape[0]}")
     if y.dtype.kind not in "iu":

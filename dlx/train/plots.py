@@ -65,16 +65,11 @@ def plot_accuracy(history, path) -> Path:
                    "Accuracy", path)
 
 
-def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
-    """C[i, j] = number of examples of true class i predicted as class j."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    k = n_classes or int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
-    return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
-
-
 def plot_confusion_matrix(y_true, y_pred, path, n_classes: int | None = None,
                           class_names=None) -> Path:
     """The confusion matrix as an annotated heat map, saved as a PNG at ``path``."""
+    from dlx.strategy.metrics import confusion_matrix
+
     cm = confusion_matrix(y_true, y_pred, n_classes)
     k = cm.shape[0]
     names = [str(c) for c in (class_names or range(k))]
