@@ -17,7 +17,7 @@ PACKAGE = pathlib.Path(dlx.__file__).parent
 #: modules outside dlx/backends allowed to import numpy: file I/O and host-side data
 #: preparation that runs before anything reaches a device
 FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py",
-                   "train/prepare.py", "train/history.py", "train/plots.py", "cli.py"}
+                   "train/prepare.py", "cli.py"}
 
 
 def _imported_roots(path: pathlib.Path):

@@ -11,9 +11,8 @@ caller's pyplot backend is never changed.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-
-import numpy as np  # host-side: plotting reads host arrays
 
 from dlx.errors import ConfigError
 
@@ -43,7 +42,7 @@ def _curves(history, keys, labels, ylabel, title, path) -> Path:
     epochs = history["epoch"]
     for key, label in zip(keys, labels):
         if key in history:
-            values = [np.nan if v is None else float(v) for v in history[key]]
+            values = [math.nan if v is None else float(v) for v in history[key]]
             ax.plot(epochs, values, marker="o", markersize=3, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
@@ -80,7 +79,7 @@ def plot_confusion_matrix(y_true, y_pred, path, n_classes: int | None = None,
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"Confusion matrix (accuracy {np.trace(cm) / max(cm.sum(), 1):.2%})")
+    ax.set_title(f"Confusion matrix (accuracy {cm.trace() / max(cm.sum(), 1):.2%})")
     threshold = cm.max() / 2
     for i in range(k):
         for j in range(k):
