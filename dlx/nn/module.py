@@ -6,7 +6,7 @@ from collections import OrderedDict
 from typing import Iterator
 
 from dlx import backends
-from dlx.core import Parameter, Tensor
+from dlx.core import Parameter
 
 
 class Module:
@@ -172,11 +172,3 @@ class Module:
         for name, child in self.children():
             lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
         return "\n".join(lines) + ")" if len(lines) > 1 else f"{type(self).__name__}()"
-
-
-def as_input(x, dtype) -> Tensor:
-    """Wrap a batch as a Tensor on the active backend with the model's dtype."""
-    if isinstance(x, Tensor):
-        return x if x.dtype == dtype else Tensor(x.data.astype(dtype))
-    backend = backends.current()
-    return Tensor(backend.asarray(x, dtype=dtype))
