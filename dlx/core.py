@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import weakref
 
 from dlx import backends
 from dlx.errors import DlxError, ShapeError
@@ -97,6 +98,21 @@ class Tensor:
             raise ShapeError(f"item() needs a tensor with one element, got shape {self.shape}")
         return float(self.to_numpy().reshape(()))
 
+    def retain_grad(self) -> "Tensor":
+        """Keep this tensor's gradient in ``.grad`` after ``backward()``; returns self.
+
+        For an intermediate result such as a layer's Z or A this gives the course's dZ and dA
+        (d cost / d Z, same shape as Z). Leaves that require a gradient keep theirs anyway.
+        The function that produced the tensor holds only a weak reference to it.
+        """
+        if not self.requires_grad:
+            raise DlxError("retain_grad(): this tensor does not require a gradient (it was "
+                           "computed from constants or under no_grad()); only results of "
+                           "ops on tensors with requires_grad=True have one")
+        if self.creator is not None:
+            self.creator.retain_output(self)
+        return self
+
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data, outside any graph."""
         return Tensor(self.data)
@@ -141,6 +157,7 @@ class Tensor:
                 raise DlxError("backward() through a graph that was already released; pass "
                                "retain_graph=True to the first backward() to walk it twice")
             gys = [grads.pop((id(fn), i), None) for i in range(fn.n_outputs)]
+            fn.store_retained(gys)
             gxs = fn.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -330,6 +347,19 @@ class Function:
                 out.generation = self.generation + 1
                 out.requires_grad = True
         return tuple(outputs) if many else outputs[0]
+
+    def retain_output(self, tensor: Tensor) -> None:
+        """Remember (weakly) an output whose gradient backward() must store; see retain_grad."""
+        if "retained" not in self.__dict__:
+            self.retained = {}
+        self.retained[tensor.output_index] = weakref.ref(tensor)
+
+    def store_retained(self, gys) -> None:
+        """Accumulate the gradients ``gys`` of the outputs asked for by retain_grad()."""
+        for i, ref in self.__dict__.get("retained", {}).items():
+            out = ref()
+            if out is not None and gys[i] is not None:
+                out.grad = gys[i].copy() if out.grad is None else out.grad + gys[i]
 
     def release(self) -> None:
         """Drop everything saved for backward (called once the graph has been walked)."""

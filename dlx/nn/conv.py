@@ -58,7 +58,12 @@ class Conv2D(Module):
         self.l2 = l2
 
     def forward(self, x):
-        return self._g(conv2d(x, self.W, self.b, self.stride, self.padding))
+        return self.forward_parts(x)[1]
+
+    def forward_parts(self, x):
+        """(Z, A): the convolution Z = conv(X, W) + b and the output A = g(Z)."""
+        z = conv2d(x, self.W, self.b, self.stride, self.padding)
+        return z, self._g(z)
 
     def __repr__(self):
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size="

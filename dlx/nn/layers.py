@@ -43,7 +43,12 @@ class Dense(Module):
         self.l2 = l2
 
     def forward(self, x):
-        return self._g(F.linear(x, self.W, self.b))
+        return self.forward_parts(x)[1]
+
+    def forward_parts(self, x):
+        """(Z, A): the pre-activation Z = X @ W.T + b and the output A = g(Z)."""
+        z = F.linear(x, self.W, self.b)
+        return z, self._g(z)
 
     def __repr__(self):
         return f"Dense({self.n_in}, {self.n_out}, activation={self.activation!r})"
