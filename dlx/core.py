@@ -13,7 +13,7 @@ import heapq
 import weakref
 
 from dlx import backends
-from dlx.errors import DlxError, ShapeError
+from dlx.errors import ConfigError, DlxError, ShapeError
 
 _grad_enabled = True
 
@@ -106,7 +106,7 @@ class Tensor:
         The function that produced the tensor holds only a weak reference to it.
         """
         if not self.requires_grad:
-            raise DlxError("retain_grad(): this tensor does not require a gradient (it was "
+            raise ConfigError("retain_grad(): this tensor does not require a gradient (it was "
                            "computed from constants or under no_grad()); only results of "
                            "ops on tensors with requires_grad=True have one")
         if self.creator is not None:

@@ -62,7 +62,7 @@ def _array(t):
 def _check_inputs(name, tensors: dict, eps: float):
     if not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps <= 0:
         raise ConfigError(f"{name}: eps must be a positive finite number, got {eps!r} "
-                          f"(the course uses {COURSE_EPS})")
+                          f"(the course's gradient check uses {COURSE_EPS})")
     if not tensors:
         raise ConfigError(f"{name}: no tensors to check")
     backend = backends.current()
@@ -89,13 +89,13 @@ def _value(cost) -> float:
     return float(out)
 
 
-def _scalar_cost(fn, projection_seed=0):
+def _scalar_cost(name, fn, projection_seed=0):
     weights = {}
 
     def cost():
         out = fn()
         if not isinstance(out, Tensor):
-            raise DtypeError("gradient check: fn must return a Tensor when no grads= are "
+            raise DtypeError(f"{name}: fn must return a Tensor when no grads= are "
                              f"given (backward() computes them), got {type(out).__name__}")
         if out.size == 1:
             return out.reshape(())
@@ -113,18 +113,18 @@ def _scalar_only(fn):
         out = fn()
         size = getattr(out, "size", 1)
         if size != 1:
-            raise ShapeError("gradient check with grads=: fn must return the scalar cost, got "
+            raise ShapeError("gradient_check with grads=: fn must return the scalar cost, got "
                              f"shape {getattr(out, 'shape', None)}")
         return out
 
     return cost
 
 
-def _backward_grads(cost, tensors: dict) -> dict:
+def _backward_grads(name, cost, tensors: dict) -> dict:
     """{name: d cost / d tensor, or None where backward() gave none}."""
     for key, t in tensors.items():
         if not isinstance(t, Tensor):
-            raise DtypeError(f"gradient check: {key!r} is a plain array; pass grads= (your own "
+            raise DtypeError(f"{name}: {key!r} is a plain array; pass grads= (your own "
                              "gradients) to check arrays, or use Tensors")
         t.grad = None
     cost().backward()
@@ -138,12 +138,12 @@ def _user_grads(grads, tensors: dict) -> dict:
     if not isinstance(grads, dict):
         grads = list(grads)
         if len(grads) != len(tensors):
-            raise ConfigError(f"gradient check: {len(grads)} gradients for {len(tensors)} "
-                              "tensors")
+            raise ConfigError(f"gradient_check: {len(grads)} gradients for {len(tensors)} "
+                              "tensors; give one per tensor, in their order")
         grads = dict(zip(tensors, grads))
     missing, extra = set(tensors) - set(grads), set(grads) - set(tensors)
     if missing or extra:
-        raise ConfigError(f"gradient check: grads must have one entry per tensor; missing "
+        raise ConfigError(f"gradient_check: grads must have one entry per tensor; missing "
                           f"{sorted(missing)}, unexpected {sorted(extra)} (name the tensors "
                           "with a dict, or give grads as a list in their order)")
     backend = backends.current()
@@ -152,7 +152,7 @@ def _user_grads(grads, tensors: dict) -> dict:
         g = grads[key]
         g = backend.asarray(g.data if isinstance(g, Tensor) else g, dtype="float64")
         if g.shape != _array(t).shape:
-            raise ShapeError(f"gradient check: grads[{key!r}] has shape {g.shape}, the tensor "
+            raise ShapeError(f"gradient_check: grads[{key!r}] has shape {g.shape}, the tensor "
                              f"has {_array(t).shape}")
         out[key] = g
     return out
@@ -200,8 +200,8 @@ def gradient_check_report(fn, tensors, eps: float = COURSE_EPS, grads=None,
     named = _named(tensors)
     _check_inputs("gradient_check", named, eps)
     if grads is None:
-        cost = _scalar_cost(fn)
-        analytic = _backward_grads(cost, named)
+        cost = _scalar_cost("gradient_check", fn)
+        analytic = _backward_grads("gradient_check", cost, named)
     else:
         cost = _scalar_only(fn)
         analytic = _user_grads(grads, named)
@@ -248,8 +248,8 @@ def directional_check(fn, tensors, eps: float = 1e-6, n_directions: int = 2,
     """
     named = _named(tensors)
     _check_inputs("directional_check", named, eps)
-    cost = _scalar_cost(fn)
-    grads = _backward_grads(cost, named)
+    cost = _scalar_cost("directional_check", fn)
+    grads = _backward_grads("directional_check", cost, named)
     _refuse_unused("directional_check", [k for k, g in grads.items() if g is None], allow_unused)
     tensors = [named[k] for k, g in grads.items() if g is not None]
     grads = [g for g in grads.values() if g is not None]

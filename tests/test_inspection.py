@@ -7,7 +7,7 @@ import pytest
 import dlx
 import dlx.functional as F
 import dlx.nn as nn
-from dlx.errors import ConfigError, DlxError, ShapeError
+from dlx.errors import ConfigError, ShapeError
 from dlx.gradcheck import directional_check, gradient_check, gradient_check_report
 from opcheck import OpCase, run_op_checks
 
@@ -55,7 +55,7 @@ def test_retain_grad_accumulates_over_two_backward_passes(backend):
 
 
 def test_retain_grad_refuses_a_tensor_without_gradient():
-    with pytest.raises(DlxError, match="does not require a gradient"):
+    with pytest.raises(ConfigError, match="does not require a gradient"):
         dlx.Tensor(np.ones(3)).retain_grad()
 
 

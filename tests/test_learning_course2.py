@@ -1,8 +1,8 @@
 """Learning tests for course 2, with fixed seeds, using the example scripts' own code.
 
 Adam reaches 96% test accuracy on the digits in fewer epochs than mini-batch gradient
-descent at its best learning rate (lr 0.5 of the example's grid), and L2 / dropout cut the
-dev-minus-train error gap of an over-fitting wide net.
+descent, each at the learning rate the example chooses on the dev split, and L2 / dropout
+cut the dev-minus-train error gap of an over-fitting wide net.
 
 BLAS runs on one thread here: these small matmuls gain nothing from more, and on a loaded
 2-core CI machine a multi-threaded BLAS was measured 20x slower (1.8 s vs 36 s per run).
@@ -31,13 +31,18 @@ def load_example(name):
 
 @pytest.mark.slow
 def test_adam_reaches_96_percent_on_digits_before_best_mini_batch_gd():
+    """At the rates the example's dev-split tuning picks (GD 0.3, Adam 0.01), on three of
+    its report seeds: Adam's median epochs to 96% test accuracy is below GD's."""
     ex = load_example("optimizers_digits")
+    rates = {"GD": 0.3, "Adam": 0.01}
+    assert all(lr in ex.GRIDS[name][1] for name, lr in rates.items())
     with B.use("numpy"), threadpool_limits(1):
         split = ex.digits_split(0)
-        adam = ex.epochs_to_target(split, lambda p: Adam(p, lr=0.003))
-        gd = ex.epochs_to_target(split, lambda p: GD(p, lr=0.5))
-    assert adam is not None, "Adam never reached 96% test accuracy"
-    assert gd is None or adam < gd, (adam, gd)
+        counts = {name: sorted(ex.epochs_to_target(split, opt, rates[name], seed, on="test")
+                               for seed in (100, 101, 102))
+                  for name, opt in (("GD", GD), ("Adam", Adam))}
+    assert counts["Adam"][1] < ex.NEVER, counts
+    assert counts["Adam"][1] < counts["GD"][1], counts
 
 
 @pytest.mark.slow

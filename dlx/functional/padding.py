@@ -33,7 +33,7 @@ def _width_pairs(width, axes, ndim):
         raise ConfigError(f"pad: axes {axes} repeat an axis")
     def pair(w):
         return (w, w) if isinstance(w, numbers.Integral) else \
-            tuple(w) if isinstance(w, (list, tuple)) else (w,)
+            tuple(w) if isinstance(w, (list, tuple)) else (w, w)
 
     if not isinstance(width, (list, tuple)):
         pairs = [pair(width)] * len(axes)
