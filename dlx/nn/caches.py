@@ -39,8 +39,11 @@ class Cache:
 @contextlib.contextmanager
 def record_caches(model):
     """Context manager yielding a dict ``{layer name: Cache}`` filled by each forward pass."""
-    layers = [(name.rstrip("."), m) for name, m in model.named_modules()
-              if hasattr(m, "forward_parts")]
+    layers, seen = [], set()
+    for name, m in model.named_modules():
+        if hasattr(m, "forward_parts") and id(m) not in seen:  # a shared layer: its first name
+            seen.add(id(m))
+            layers.append((name.rstrip("."), m))
     if not layers:
         raise ConfigError(f"record_caches: {type(model).__name__} has no layer with Z and A "
                           "(Dense or Conv2D) to record")
@@ -62,4 +65,4 @@ def record_caches(model):
         yield caches
     finally:
         for _, layer in layers:
-            del layer.__dict__["forward"]
+            layer.__dict__.pop("forward", None)
