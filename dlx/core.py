@@ -317,6 +317,7 @@ class Function:
     released = False
     edges: tuple = ()
     needs_grad: tuple = ()
+    retained: dict | None = None  # output index -> weakref of a tensor that retain_grad()s
 
     def __call__(self, *inputs):
         backend = backends.current()
@@ -350,13 +351,15 @@ class Function:
 
     def retain_output(self, tensor: Tensor) -> None:
         """Remember (weakly) an output whose gradient backward() must store; see retain_grad."""
-        if "retained" not in self.__dict__:
+        if self.retained is None:
             self.retained = {}
         self.retained[tensor.output_index] = weakref.ref(tensor)
 
     def store_retained(self, gys) -> None:
         """Accumulate the gradients ``gys`` of the outputs asked for by retain_grad()."""
-        for i, ref in self.__dict__.get("retained", {}).items():
+        if self.retained is None:
+            return
+        for i, ref in self.retained.items():
             out = ref()
             if out is not None and gys[i] is not None:
                 out.grad = gys[i].copy() if out.grad is None else out.grad + gys[i]
