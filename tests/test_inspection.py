@@ -241,3 +241,13 @@ def test_pad_is_the_course_zero_pad(backend, rng):
 def test_pad_refuses_bad_arguments(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         F.pad(np.ones((2, 3)), **kwargs)
+
+
+def test_the_docs_course_style_example_runs_and_passes():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "inspection.md").read_text()
+    start = text.index("```python\nimport numpy as np") + len("```python\n")
+    namespace = {}
+    exec(text[start:text.index("```", start)], namespace)  # noqa: S102 - our own docs
+    assert namespace["report"].passed and namespace["report"].unused == []
