@@ -65,3 +65,51 @@ def test_random_search_returns_the_best_first():
                             trials=30, seed=1)
     assert results[0][1] <= results[-1][1]
     assert abs(math.log10(results[0][0]["lr"]) + 2) < 0.3
+
+
+# -- metrics against scikit-learn, satisficing selection ---------------------------------------
+@pytest.mark.parametrize("k,seed", [(2, 0), (3, 1), (5, 2), (7, 3)])
+def test_metrics_equal_scikit_learn_on_random_labels(backend, k, seed):
+    sk = pytest.importorskip("sklearn.metrics", reason="needs scikit-learn: dlx[data]")
+    rng = np.random.default_rng(seed)
+    t, p = rng.integers(0, k, 300), rng.integers(0, k, 300)
+    yt, yp = backend.asarray(t), backend.asarray(p)
+    labels = list(range(k))
+    assert confusion_matrix(yt, yp, k).tolist() == sk.confusion_matrix(t, p, labels=labels).tolist()
+    for average in ("macro", "micro") + (("binary",) if k == 2 else ()):
+        ours = precision_recall_f1(yt, yp, average=average, n_classes=k)
+        kw = {"average": average, "labels": labels, "zero_division": 0}
+        assert ours["precision"] == pytest.approx(sk.precision_score(t, p, **kw), abs=1e-12)
+        assert ours["recall"] == pytest.approx(sk.recall_score(t, p, **kw), abs=1e-12)
+        assert ours["f1"] == pytest.approx(sk.f1_score(t, p, **kw), abs=1e-12)
+
+
+def test_binary_metrics_of_a_class_that_is_never_predicted_are_zero(backend):
+    yt, yp = backend.asarray(np.array([0, 1, 1])), backend.asarray(np.array([0, 0, 0]))
+    assert precision_recall_f1(yt, yp) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    with pytest.raises(ConfigError, match="average"):
+        precision_recall_f1(yt, yp, average="weighted")
+
+
+def test_selection_maximises_accuracy_subject_to_prediction_time():
+    from dlx.strategy.selection import select
+
+    runs = [{"name": "A", "accuracy": 0.90, "predict_ms": 80},
+            {"name": "B", "accuracy": 0.92, "predict_ms": 95},
+            {"name": "C", "accuracy": 0.95, "predict_ms": 1500}]  # the course's example
+    best, feasible = select(runs, "accuracy", ["predict_ms <= 100"])
+    assert best["name"] == "B" and [r["name"] for r in feasible] == ["B", "A"]
+    assert select(runs, "accuracy", ["predict_ms < 50"])[0] is None
+    assert select(runs, "predict_ms", maximize=False)[0]["name"] == "A"
+    with pytest.raises(ConfigError, match="METRIC OP NUMBER"):
+        select(runs, "accuracy", ["fast please"])
+    with pytest.raises(ConfigError, match="no such metric"):
+        select(runs, "accuracy", ["memory_mb <= 3"])
+
+
+def test_prediction_time_is_measured_on_the_model(backend):
+    from dlx.models import mlp
+    from dlx.strategy.selection import prediction_ms
+
+    ms = prediction_ms(mlp([4, 3]), np.zeros((10, 4)), repeats=3)
+    assert ms > 0 and math.isfinite(ms)
