@@ -306,7 +306,13 @@ def add_search(subparsers, common):
     add(subparsers, common)
 
 
-COMMANDS.append(add_search)
+def add_diagnose(subparsers, common):
+    from dlx.strategy.diagnose_cli import add_diagnose as add
+
+    add(subparsers, common)
+
+
+COMMANDS += [add_search, add_diagnose]
 
 
 class _Parser(argparse.ArgumentParser):

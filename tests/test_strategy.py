@@ -113,3 +113,35 @@ def test_prediction_time_is_measured_on_the_model(backend):
 
     ms = prediction_ms(mlp([4, 3]), np.zeros((10, 4)), repeats=3)
     assert ms > 0 and math.isfinite(ms)
+
+
+# -- the error-analysis spreadsheet -----------------------------------------------------------
+def test_error_sheet_counts_tags_and_the_improvement_ceiling(tmp_path):
+    from dlx.strategy.error_sheet import error_sheet, read_error_sheet
+
+    y_true = [0, 1, 1, 2, 2, 2, 0, 1, 2, 0]
+    y_pred = [0, 0, 1, 1, 0, 2, 2, 1, 2, 0]  # 4 errors out of 10: dev error 40%
+
+    def tags(index, true, predicted):
+        return {"blurry"} if index % 2 else {"dog"} if true == 2 else set()
+
+    sheet = error_sheet(y_true, y_pred, tags=tags)
+    assert [r["index"] for r in sheet.rows] == [1, 3, 4, 6]
+    summary = {tag: (n, share, ceiling) for tag, n, share, ceiling in sheet.summary()}
+    assert summary["blurry"] == (2, 0.5, pytest.approx(0.2))  # errors 1 and 3
+    assert summary["dog"] == (1, 0.25, pytest.approx(0.1))    # error 4 (true 2, even)
+    assert summary["incorrectly_labelled"][0] == 0
+    path = sheet.to_csv(tmp_path / "errors.csv")
+    text = path.read_text().splitlines()
+    assert text[0] == "index,true,predicted,blurry,dog,incorrectly_labelled,comment"
+    # the user marks error 6 as a wrong label and adds a tag column of their own
+    edited = [text[0].replace(",comment", ",great cat,comment")]
+    for line in text[1:]:
+        cells = line.split(",")
+        if cells[0] == "6":
+            cells[5] = "x"
+        edited.append(",".join(cells[:-1] + ["1" if cells[0] == "1" else "", cells[-1]]))
+    path.write_text("\n".join(edited) + "\n")
+    again = {t: n for t, n, _, _ in read_error_sheet(path, n_dev=10).summary()}
+    assert again == {"blurry": 2, "dog": 1, "incorrectly_labelled": 1, "great cat": 1}
+    assert "ceiling" in str(sheet)

@@ -25,8 +25,8 @@ def add_search(subparsers, common):
     p.add_argument("--workers", type=int, default=1, help="local worker processes")
     p.add_argument("--param", action="append", default=[], metavar="NAME=KIND:ARGS",
                    help="e.g. lr=log:1e-4:1e-1, hidden=intlog:16:256, layers=int:1:3, "
-                        "beta1=beta:0.8:0.999, optimizer=choice:adam,momentum "
-                        f"(default space: {' '.join(f'{k}={v}' for k, v in DEFAULT_SPACE.items())})")
+                        "beta1=beta:0.8:0.999, optimizer=choice:adam,momentum (default space: "
+                        + " ".join(f"{k}={v}" for k, v in DEFAULT_SPACE.items()) + ")")
     p.add_argument("--space-file", help="JSON object NAME -> KIND:ARGS (added to --param)")
     p.add_argument("--sampler", choices=("random", "tpe"), default="random")
     p.add_argument("--prune", action="store_true",
