@@ -175,3 +175,40 @@ def test_nccl_world_size_one_on_a_gpu():
     comm.allreduce_(a)
     comm.broadcast_(a)
     assert (a.get() == np.arange(10)).all() and comm.size == 1
+
+
+def test_cost_model_ring_allreduce():
+    from dlx.distributed.cost import Link, allreduce_seconds, speedup
+
+    link = Link("test", bandwidth=1e9, latency=1e-5)
+    assert allreduce_seconds(1e6, 1, link) == 0.0
+    # N = 4: 2 * 3/4 * 1 MB / 1 GB/s + 6 * 10 us
+    assert allreduce_seconds(1e6, 4, link) == pytest.approx(1.5e-3 + 6e-5)
+    # no communication cost: perfect scaling; communication-bound: below 1
+    assert speedup(1e-3, 64, 0, 8, Link("free", 1e30, 0)) == pytest.approx(8)
+    assert speedup(1e-6, 64, 1e8, 8, link) < 1
+
+
+@pytest.mark.slow
+def test_mpiexec_dlx_train_resumes_like_one_uninterrupted_process(tmp_path):
+    """mpiexec -n 2 dlx train --distributed for 1 epoch, then --resume to 2 epochs: rank 0
+    alone writes, and the parameters match one process trained 2 epochs straight."""
+    mpiexec = _mpiexec()
+    dlx = [sys.executable, "-m", "dlx.cli", "train", "--model", "mlp", "--quiet",
+           "--backend", "numpy"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    dp, one = tmp_path / "dp", tmp_path / "one"
+    for cmd in ([mpiexec, "-n", "2", *dlx, "--distributed", "--epochs", "1", "--out", str(dp)],
+                [mpiexec, "-n", "2", *dlx, "--distributed", "--epochs", "2", "--resume",
+                 "--out", str(dp)],
+                [*dlx, "--epochs", "2", "--out", str(one)]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.count("test accuracy") == 1  # printed by rank 0 only
+    records = json.loads((dp / "history.json").read_text())["records"]
+    assert [r["epoch"] for r in records] == [1, 2]
+    a, b = np.load(dp / "checkpoint.npz"), np.load(one / "checkpoint.npz")
+    params = [k for k in a.files if k.startswith("model/")]
+    assert len(params) == 4
+    for k in params:
+        np.testing.assert_allclose(a[k], b[k], rtol=0, atol=1e-5)
