@@ -76,3 +76,19 @@ def test_shapes_must_match(backend):
     with pytest.raises(ShapeError, match=r"\(m, T\)"):
         multi_task_cross_entropy(dlx.Tensor(backend.asarray(np.zeros((3, 2)))),
                                  backend.asarray(np.zeros((3, 3))))
+
+
+def test_fit_learns_three_tasks_with_a_third_of_the_labels_missing():
+    from dlx.models import mlp
+    from dlx.train import fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    Y = np.stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0, X[:, 3] < 0.5], 1).astype(float)
+    Y[rng.random(Y.shape) < 0.3] = np.nan
+    dlx.backends.current().seed(0)
+    model = mlp([5, 16, 3])
+    fit(model, (X[:300], Y[:300]), epochs=30, lr=0.01, loss=multi_task_cross_entropy,
+        verbose=False)
+    z = model(dlx.Tensor(X[300:].astype(np.float32))).data
+    assert min(per_task_accuracy(z, Y[300:])) > 0.9
