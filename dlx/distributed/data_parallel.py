@@ -57,7 +57,7 @@ class _Shards:
         self.batches, self.parallel, self.m = batches, parallel, batches.m
         size, batch = parallel.size, batches.batch_size
         last = batches.m % batch
-        if batch < size or 0 < last < size and not batches.drop_last:
+        if batch < size or (0 < last < size and not batches.drop_last):
             raise ConfigError(f"data-parallel fit over {size} ranks: every mini-batch needs at "
                               f"least {size} examples, but batch_size={batch} on m={batches.m} "
                               f"gives batches of {batch} and {last or batch}; choose another "

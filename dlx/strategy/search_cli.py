@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from dlx.errors import ConfigError
+
 DEFAULT_SPACE = {"lr": "log:1e-4:3e-2", "hidden": "intlog:16:256", "l2": "log:1e-4:3"}
 
 
@@ -41,7 +43,7 @@ def add_search(subparsers, common):
                    help="also train dlx train's default configuration and report it")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/search")
-    p.add_argument("--backend", default="numpy")
+    p.add_argument("--backend", choices=("numpy", "cupy", "emulated"), default="numpy")
     p.set_defaults(func=cmd_search)
 
 
@@ -72,7 +74,7 @@ def _report(study, space, out: Path, tag: str) -> dict:
     try:
         plot_search(study, space, out / f"search{tag}.png")
         written.append(f"search{tag}.png")
-    except Exception as exc:  # noqa: BLE001 - matplotlib missing: the table is still there
+    except ConfigError as exc:  # matplotlib missing: the table is still there
         print(f"note: no plot ({exc})")
     states = {}
     for t in study.trials:

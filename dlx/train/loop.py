@@ -306,7 +306,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
                     dp.allreduce_gradients()
                 opt.step()
                 acc.add(xp, cost, out, yb)
-                report.advance(yb.shape[0])
+                report.advance(yb.shape[0] if dp is None else dp.batch_m)
                 for cb in trainer.callbacks:
                     cb.on_batch_end(trainer)
             record = {"epoch": trainer.epoch + 1, **(acc.read() if dp is None else dp.read(acc)),
