@@ -159,6 +159,7 @@ def test_mpiexec_two_ranks_equal_one_process(model, tmp_path):
     worst = max(float(np.abs(a[k] - b[k]).max()) for k in a.files)
     assert worst <= 1e-6
     assert two["test_accuracy"] == pytest.approx(one["test_accuracy"], abs=1e-12)
+    assert two["dev_accuracy"] == pytest.approx(one["dev_accuracy"], abs=1e-12)  # sharded
     assert f"{two['test_accuracy']:.4f}" == f"{one['test_accuracy']:.4f}"
 
 
@@ -212,3 +213,29 @@ def test_mpiexec_dlx_train_resumes_like_one_uninterrupted_process(tmp_path):
     assert len(params) == 4
     for k in params:
         np.testing.assert_allclose(a[k], b[k], rtol=0, atol=1e-5)
+
+
+class _PeerPlusOne(LocalComm):
+    """Rank 0 of 2 whose peer holds every value + 1 (allreduce sums both)."""
+
+    size = 2
+
+    def allreduce_(self, a):
+        a += a + 1
+        return a
+
+    def allgather(self, obj):
+        return [obj, obj]
+
+
+def test_batch_norm_running_statistics_are_averaged_over_ranks(backend):
+    from dlx.nn import BatchNorm, Dense, Sequential
+    from dlx.optim import Adam
+
+    backend.seed(0)
+    model = Sequential(Dense(4, 3), BatchNorm(3))
+    before = {n: backend.to_host(b).copy() for n, b in model.named_buffers()}
+    dp = DataParallel(model, Adam(model.parameters(), lr=0.01), comm=_PeerPlusOne())
+    dp.end_epoch()
+    for name, buf in model.named_buffers():
+        np.testing.assert_allclose(backend.to_host(buf), before[name] + 0.5)  # (x + x+1) / 2

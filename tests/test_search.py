@@ -148,3 +148,19 @@ def test_two_workers_against_postgresql_run_every_trial_once(tmp_path, postgres_
     _search(tmp_path, "--trials", "6", "--workers", "2", "--storage", postgres_url,
             "--study", "pg-study")
     _every_trial_once(postgres_url, "pg-study", 6)
+
+
+@pytest.mark.slow
+def test_pruning_stops_trials_whose_dev_cost_lags(tmp_path):
+    """Tiny learning rates make some trials' per-epoch dev cost worse than the median."""
+    pytest.importorskip("optuna", reason="needs the search extra: pip install 'dlx[search]'")
+    from dlx.strategy.study import SearchConfig, run_search
+
+    config = SearchConfig(storage=str(tmp_path / "s.journal"), study="prune",
+                          space={"lr": "log:1e-6:3e-2", "hidden": "int:4:8"}, epochs=3,
+                          trials=8, prune=True, seed=0)
+    study = run_search(config, workers=1)
+    states = [t.state.name for t in study.trials]
+    assert len(states) == 8 and "PRUNED" in states and "COMPLETE" in states
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert all(len(t.intermediate_values) < 3 for t in pruned)  # stopped before the end
