@@ -2,7 +2,8 @@
 
 Storage (``--storage``): a file path -> Optuna's journal-file storage (one machine, any
 number of worker processes); a URL (``postgresql://user@host:port/db``, ``sqlite:///f.db``)
--> Optuna's RDB storage, for workers on many machines. The study is created once, before
+-> Optuna's RDB storage, for workers on many machines (``postgresql://`` goes through
+psycopg 3, the driver the ``search`` extra installs). The study is created once, before
 any worker starts (concurrent schema creation on a fresh database kills a worker:
 optuna#1092); workers then only load it. Each worker runs its own quota of trials, so W
 workers asked for N trials run exactly N.
@@ -61,11 +62,19 @@ def open_storage(spec: str):
     """Optuna storage for a journal-file path or an RDB URL."""
     opt = optuna()
     if "://" in spec:
+        if spec.startswith(("postgresql://", "postgres://")):
+            # the driver the search extra installs, whatever SQLAlchemy's default is
+            spec = "postgresql+psycopg://" + spec.split("://", 1)[1]
         try:
             return opt.storages.RDBStorage(spec)
         except ImportError:
             raise ConfigError(f"storage {spec.split('://')[0]}:// needs its database driver "
                               "(for PostgreSQL, psycopg: pip install 'dlx[search]')") from None
+        except Exception as exc:
+            if not type(exc).__module__.startswith("sqlalchemy"):
+                raise
+            first = str(exc).splitlines()[0]
+            raise ConfigError(f"cannot open the search storage {spec}: {first}") from exc
     from optuna.storages.journal import JournalFileBackend
 
     return opt.storages.JournalStorage(JournalFileBackend(spec))
