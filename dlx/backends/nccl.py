@@ -44,7 +44,7 @@ class NcclComm:
         import cupy
         from cupy.cuda import nccl
 
-        self._cupy, self._nccl, self._bootstrap = cupy, nccl, bootstrap
+        self._cupy, self._nccl, self.bootstrap = cupy, nccl, bootstrap
         self.rank, self.size = bootstrap.rank, bootstrap.size
         cupy.cuda.Device(local_rank(self.rank) % cupy.cuda.runtime.getDeviceCount()).use()
         uid = nccl.get_unique_id() if self.rank == 0 else None
@@ -77,4 +77,4 @@ class NcclComm:
         return a
 
     def allgather(self, obj) -> list:
-        return self._bootstrap.allgather(obj)
+        return self.bootstrap.allgather(obj)

@@ -37,7 +37,7 @@ def shard_bounds(n: int, rank: int, size: int) -> tuple[int, int]:
 
 def host_comm(comm):
     """The communicator for small host values (NCCL's MPI bootstrap when on NCCL)."""
-    return getattr(comm, "_bootstrap", comm)
+    return getattr(comm, "bootstrap", comm)
 
 
 def reduce_means(comm, result: dict, m: int) -> dict:
