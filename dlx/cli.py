@@ -93,7 +93,7 @@ def add_train(subparsers, common):
 
 def cmd_train(args) -> int:
     from dlx.optim import ExponentialDecay
-    from dlx.train import Checkpoint, LRScheduler, evaluate, fit
+    from dlx.train import Checkpoint, LRScheduler, fit
     from dlx.train.prepare import Preparation, dataset_id, load_dataset, split
 
     started = time.perf_counter()
