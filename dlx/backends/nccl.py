@@ -9,6 +9,7 @@ else the world rank). Only usable with CuPy and a GPU; written against CuPy 13's
 from __future__ import annotations
 
 import os
+import warnings
 
 from dlx.errors import DtypeError
 
@@ -19,8 +20,10 @@ def available() -> bool:
     """True when CuPy imports with NCCL support and sees a GPU."""
     try:
         import cupy
-        from cupy.cuda import nccl  # noqa: F401
 
+        with warnings.catch_warnings():  # CuPy warns when libnccl is missing: we answer that
+            warnings.simplefilter("ignore")
+            from cupy.cuda import nccl
         return bool(cupy.is_available()) and nccl.available
     except Exception:  # no cupy, no NCCL build, no driver: all mean "not here"
         return False
