@@ -195,7 +195,8 @@ def plot_search(study, space: dict, path):
     done, names = finished(study), list(space)
     cols = max(1, min(3, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
-    fig = _figure((4.0 * cols, 3.2 * rows))
+    fig = _figure((4.0 * cols, 3.2 * rows))  # a ConfigError naming the extra without matplotlib
+    from matplotlib.ticker import NullFormatter
     for k, name in enumerate(names, start=1):
         ax, dist = fig.add_subplot(rows, cols, k), space[name]
         xs = [t.user_attrs["hyper"][name] for t in done]
@@ -206,6 +207,7 @@ def plot_search(study, space: dict, path):
                    [t.value for t in done], s=18)
         if dist.log:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # unit counts span < 1 decade
         ax.set_xlabel(label + (" (log scale)" if dist.log else ""))
         ax.set_ylabel("dev accuracy")
         ax.grid(alpha=0.3)
