@@ -86,12 +86,14 @@ def add_train(subparsers, common):
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="force the progress bar on/off (default: on when stderr is a terminal;"
                         " also DLX_PROGRESS=1/0)")
+    p.add_argument("--distributed", action="store_true", help="data-parallel over the ranks "
+                   "of mpiexec: mpiexec -n N dlx train --distributed (rank 0 writes)")
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args) -> int:
     from dlx.optim import ExponentialDecay
-    from dlx.train import Checkpoint, LRScheduler, evaluate, fit
+    from dlx.train import Checkpoint, LRScheduler, fit
     from dlx.train.prepare import Preparation, dataset_id, load_dataset, split
 
     started = time.perf_counter()
@@ -116,7 +118,8 @@ def cmd_train(args) -> int:
     resume = None
     if args.resume is not None:
         resume = args.resume or out / "checkpoint.npz"
-    say = (lambda *a: None) if args.quiet else print
+    rank = _rank(args.distributed)
+    say = (lambda *a: None) if args.quiet or rank else print
     say(f"dlx train: {args.model} ({model.num_parameters():,} parameters) on {args.dataset} "
         f"(train {len(data.y_train)}, dev {len(data.y_dev)}, test {len(data.y_test)}), "
         f"backend {backend.name}, {args.optimizer} lr {lr:g}"
@@ -132,14 +135,30 @@ def cmd_train(args) -> int:
                       optimizer=args.optimizer, lr=lr, resume=resume,
                       callbacks=callbacks,
                       verbose=not args.quiet, progress=args.progress, log_file=log,
-                      checkpoint_info=info, checkpoint_arrays=prep_arrays)
-    result = evaluate(model, test)
+                      checkpoint_info=info, checkpoint_arrays=prep_arrays,
+                      distributed=args.distributed)
+    result = _evaluate_test(model, test, args.distributed)
+    if rank:
+        return 0
     history.save_json(out / "history.json")
     written = ["history.json", "checkpoint.npz", "best.npz", "train.log"]
     written += _write_plots(model, history, test, out, say)
     print(_accuracy_line("test", result, len(test[1])))
     say(f"wrote {', '.join(written)} to {out}/ in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _rank(distributed: bool) -> int:
+    from dlx.distributed import world
+
+    return world().rank if distributed else 0
+
+
+def _evaluate_test(model, test, distributed: bool) -> dict:
+    from dlx.distributed import evaluate as evaluate_sharded
+    from dlx.train import evaluate
+
+    return evaluate_sharded(model, test) if distributed else evaluate(model, test)
 
 
 def _write_plots(model, history, test, out: Path, say) -> list[str]:
@@ -279,6 +298,21 @@ def cmd_bench(args) -> int:
 
 # -- entry point ----------------------------------------------------------------------------------
 COMMANDS = [add_train, add_evaluate, add_predict, add_info, add_bench]
+
+
+def add_search(subparsers, common):
+    from dlx.strategy.search_cli import add_search as add
+
+    add(subparsers, common)
+
+
+def add_diagnose(subparsers, common):
+    from dlx.strategy.diagnose_cli import add_diagnose as add
+
+    add(subparsers, common)
+
+
+COMMANDS += [add_search, add_diagnose]
 
 
 class _Parser(argparse.ArgumentParser):

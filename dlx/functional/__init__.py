@@ -25,3 +25,6 @@ __all__ += ["avg_pool2d", "conv2d", "flatten", "global_avg_pool2d", "max_pool2d"
 from dlx.functional.padding import pad
 
 __all__ += ["pad"]
+from dlx.functional.multitask import multi_task_cross_entropy
+
+__all__ += ["multi_task_cross_entropy"]

@@ -7,7 +7,7 @@ Python numbers or a host array for the confusion matrix.
 from __future__ import annotations
 
 from dlx import backends
-from dlx.errors import ShapeError
+from dlx.errors import ConfigError, ShapeError
 
 
 def _labels(y_true, y_pred):
@@ -34,12 +34,38 @@ def confusion_matrix(y_true, y_pred, n_classes: int | None = None):
     return backend.to_host(counts.reshape(k, k))
 
 
-def precision_recall_f1(y_true, y_pred, positive: int = 1) -> dict:
-    """Precision P = TP/(TP+FP), recall R = TP/(TP+FN), F1 = 2PR/(P+R) for one class."""
-    _, y_true, y_pred = _labels(y_true, y_pred)
-    tp = int(((y_pred == positive) & (y_true == positive)).sum())
-    fp = int(((y_pred == positive) & (y_true != positive)).sum())
-    fn = int(((y_pred != positive) & (y_true == positive)).sum())
+def _prf(tp, fp, fn) -> dict:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+AVERAGES = ("binary", "macro", "micro")
+
+
+def precision_recall_f1(y_true, y_pred, positive: int = 1, average: str = "binary",
+                        n_classes: int | None = None) -> dict:
+    """Precision P = TP/(TP+FP), recall R = TP/(TP+FN), F1 = 2PR/(P+R); 0 where undefined.
+
+    average: ``binary`` — of class ``positive``; ``macro`` — the unweighted mean of the
+    per-class P, R and F1; ``micro`` — from TP, FP, FN summed over classes (for single-label
+    data this equals the accuracy). Classes are 0..K-1 (K from ``n_classes`` or the labels).
+    """
+    if average not in AVERAGES:
+        raise ConfigError(f"precision_recall_f1: average must be one of {', '.join(AVERAGES)},"
+                          f" got {average!r}")
+    if average == "binary":
+        _, y_true, y_pred = _labels(y_true, y_pred)
+        tp = int(((y_pred == positive) & (y_true == positive)).sum())
+        fp = int(((y_pred == positive) & (y_true != positive)).sum())
+        fn = int(((y_pred != positive) & (y_true == positive)).sum())
+        return _prf(tp, fp, fn)
+    cm = confusion_matrix(y_true, y_pred, n_classes).tolist()
+    k = len(cm)
+    tp = [cm[i][i] for i in range(k)]
+    fp = [sum(cm[j][i] for j in range(k)) - tp[i] for i in range(k)]
+    fn = [sum(cm[i]) - tp[i] for i in range(k)]
+    if average == "micro":
+        return _prf(sum(tp), sum(fp), sum(fn))
+    per_class = [_prf(*c) for c in zip(tp, fp, fn)]
+    return {key: sum(c[key] for c in per_class) / k for key in ("precision", "recall", "f1")}

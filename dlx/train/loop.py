@@ -208,6 +208,7 @@ class Trainer:
         self.stop_training = False
         self.checkpoint_info = checkpoint_info or {}
         self.checkpoint_arrays = checkpoint_arrays or {}
+        self.writer = True  # False on data-parallel ranks other than 0: they write no files
 
     @property
     def step(self) -> int:
@@ -216,6 +217,8 @@ class Trainer:
 
     def save(self, path):
         """Write a full checkpoint (model, optimiser, RNG, epoch, history, callbacks)."""
+        if not self.writer:
+            return None
         return save_checkpoint(path, self.model, self.optimizer, epoch=self.epoch,
                                history=self.history, callbacks=self.callbacks,
                                extra=self.checkpoint_arrays, info=self.checkpoint_info)
@@ -237,7 +240,8 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
         optimizer="adam", lr: float | None = None, loss="auto", l2: float = 0.0,
         callbacks=(), shuffle: bool = True, resume=None, verbose: bool = True,
         progress: bool | None = None, log_file=None, eval_batch_size: int = 256,
-        checkpoint_info: dict | None = None, checkpoint_arrays: dict | None = None) -> History:
+        checkpoint_info: dict | None = None, checkpoint_arrays: dict | None = None,
+        distributed: bool = False) -> History:
     """Train ``model`` for ``epochs`` epochs (in total: a resumed run continues up to it).
 
     optimizer: name or Optimizer (``lr`` overrides its rate); ``l2``: model-wide lambda of
@@ -246,7 +250,8 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
     to continue from exactly — parameters, buffers, optimiser and RNG state, epoch, history
     and callback state; verbose=False silences output, ``progress`` forces the bar on/off;
     checkpoint_info / checkpoint_arrays: JSON metadata / arrays stored in every checkpoint
-    written by this run (e.g. how the data was prepared). Returns the History.
+    written by this run (e.g. how the data was prepared); distributed: data-parallel over
+    the ranks of ``mpiexec`` (see :mod:`dlx.distributed`). Returns the History.
     """
     from dlx.nn.l2 import l2_penalty, regularized_parameters
 
@@ -269,6 +274,12 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
         if ckpt.meta.get("optimizer") is None:
             raise CheckpointError(f"{ckpt.path}: holds no optimiser state; cannot resume")
         trainer.resume_from(ckpt)
+    dp = None
+    if distributed:  # rank 0 writes; batches are sharded; see dlx.distributed.data_parallel
+        from dlx.distributed import DataParallel
+        dp = DataParallel(model, opt, trainer)
+        batches, dev_batches = dp.shard(batches), dp.shard_eval(dev_batches)
+        verbose, log_file = verbose and dp.is_writer, log_file if dp.is_writer else None
     regularized = bool(regularized_parameters(model, l2))
     report = Progress(trainer.epochs, batches.m, progress=progress, quiet=not verbose,
                       log_file=log_file)
@@ -288,18 +299,25 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
                 out = model(Tensor(xb))
                 cost = loss_fn(out, yb)
                 if regularized:
-                    cost = cost + l2_penalty(model, l2, yb.shape[0])
+                    cost = cost + l2_penalty(model, l2, yb.shape[0] if dp is None else dp.batch_m)
                 opt.zero_grad()
                 cost.backward()
+                if dp is not None:
+                    dp.allreduce_gradients()
                 opt.step()
                 acc.add(xp, cost, out, yb)
-                report.advance(yb.shape[0])
+                report.advance(yb.shape[0] if dp is None else dp.batch_m)
                 for cb in trainer.callbacks:
                     cb.on_batch_end(trainer)
-            record = {"epoch": trainer.epoch + 1, **acc.read(), "lr": opt.lr}
+            record = {"epoch": trainer.epoch + 1, **(acc.read() if dp is None else dp.read(acc)),
+                      "lr": opt.lr}
             train_time = time.perf_counter() - start
+            if dp is not None:
+                dp.end_epoch()
             if dev_batches is not None:
                 dev_result = _evaluate_batches(model, dev_batches, loss_fn)
+                if dp is not None:
+                    dev_result = dp.reduce_means(dev_result, dev_batches.m)
                 record.update({f"dev_{k}": v for k, v in dev_result.items()})
             record["time"] = time.perf_counter() - start
             record["samples_per_s"] = batches.m / train_time if train_time > 0 else None
