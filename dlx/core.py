@@ -12,7 +12,7 @@ import contextlib
 import heapq
 
 from dlx import backends
-from dlx.errors import DlxError, ShapeError
+from dlx.errors import DlxError, DtypeError, ShapeError
 
 _grad_enabled = True
 
@@ -49,6 +49,10 @@ class Tensor:
             data = backend.asarray(data)
             if data.dtype.kind == "f" and data.dtype != backend.default_dtype:
                 data = data.astype(backend.default_dtype)
+        elif data.dtype.kind not in "biuf":
+            raise DtypeError(f"Tensor: data must hold real numbers (bool, integer or float), "
+                             f"got dtype {data.dtype}; convert it first (e.g. "
+                             "a.astype('float32'), or np.real(a) for complex values)")
         self.data = data
         self.grad = None
         self.creator = None
@@ -116,6 +120,8 @@ class Tensor:
             grad = xp.ones_like(self.data)
         elif isinstance(grad, Tensor):
             grad = grad.data
+        elif not backends.backend_of(self.data).owns(grad):
+            grad = backends.backend_of(self.data).asarray(grad, dtype=self.dtype)
         if grad.shape != self.shape:
             raise ShapeError(f"backward(): grad has shape {grad.shape}, tensor has {self.shape}")
         if self.creator is None:
@@ -266,6 +272,9 @@ class Parameter(Tensor):
 
     def __init__(self, data, name: str | None = None):
         super().__init__(data, requires_grad=True, name=name)
+        # always a copy: an optimiser updates the parameter in place and must never write
+        # into the caller's own array
+        self.data = self.data.copy()
 
     def __repr__(self):
         return "Parameter" + super().__repr__()[len("Tensor"):]
@@ -305,6 +314,12 @@ class Function:
         backend = backends.current()
         self.backend = backend
         self.xp = backend.xp
+        floats = {x.data.dtype for x in inputs if x.data.dtype.kind == "f"}
+        if len(floats) > 1:
+            raise DtypeError(f"{type(self).__name__}: operands have different float dtypes "
+                             f"{', '.join(sorted(d.name for d in floats))}; dlx never mixes "
+                             "them silently: cast one (x.astype / model.to(dtype)) or set "
+                             "dlx.set_default_dtype")
         ys = self.forward(*[x.data for x in inputs])
         many = isinstance(ys, tuple)
         if not many:

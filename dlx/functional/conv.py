@@ -49,6 +49,9 @@ def check_window(name, x_shape, kernel, stride, padding) -> tuple[int, int]:
     """Validate a conv/pool geometry on an NCHW input shape and return (OH, OW)."""
     if len(x_shape) != 4:
         raise ShapeError(f"{name}: expected NCHW input (m, C, H, W), got shape {tuple(x_shape)}")
+    if x_shape[0] == 0:
+        raise ShapeError(f"{name}: the batch is empty (input shape {tuple(x_shape)}, m = 0); "
+                         "give at least one example")
     if min(kernel) < 1 or min(stride) < 1:
         raise ConfigError(f"{name}: kernel and stride must be >= 1, got kernel {kernel}, "
                           f"stride {stride}")
