@@ -158,7 +158,10 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 def linear(x, w, b=None) -> Tensor:
     """Dense-layer pre-activation Z = X @ W.T + b (W: (n_out, n_in), course shape)."""
-    inputs = (as_tensor(x), w) if b is None else (as_tensor(x), w, b)
+    from dlx.functional.math import float_input
+
+    x = float_input(x, w.dtype)
+    inputs = (x, w) if b is None else (x, w, b)
     return Linear()(*inputs)
 
 

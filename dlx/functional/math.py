@@ -34,6 +34,12 @@ def broadcast_shape(name: str, a_shape, b_shape) -> tuple:
     return tuple(reversed(out))
 
 
+def float_input(x, dtype) -> Tensor:
+    """``x`` as a Tensor; integer/bool data cast to the float ``dtype`` (a layer's weights)."""
+    x = as_tensor(x)
+    return Tensor(x.data.astype(dtype)) if x.dtype.kind in "biu" else x
+
+
 def _pair(a, b, name: str | None = None):
     """Both operands as Tensors; a Python number or an integer/bool operand takes the other
     operand's float dtype; with an op ``name``, the shapes must broadcast."""
