@@ -36,6 +36,10 @@ class NumpyBackend(Backend):
             a = a.get()
         return host_array(a, dtype=dtype)
 
+    def owns(self, a) -> bool:
+        """NumPy arrays, except masked arrays (converted, i.e. refused, by asarray)."""
+        return isinstance(a, np.ndarray) and not isinstance(a, np.ma.MaskedArray)
+
     def to_host(self, a):
         if is_cupy_array(a):
             return a.get()

@@ -57,7 +57,7 @@ def binary_cross_entropy(a, y, eps: float = 1e-7) -> Tensor:
     name = "binary_cross_entropy"
     a = as_tensor(a)
     y = _binary_targets(name, a, y)
-    T.check_probabilities(name, a.data)
+    T.check_probabilities(name, a.data, "binary_cross_entropy_with_logits")
     a = clip(a, eps, 1 - eps)
     return -mean(y * log(a) + (1 - y) * log(1 - a))
 
@@ -146,7 +146,7 @@ def cross_entropy(p, y, eps: float = 1e-7) -> Tensor:
     if p.ndim != 2:
         raise ShapeError(f"{name}: probabilities must be (m, K), got shape {p.shape}")
     T.check_nonempty(name, p.shape)
-    T.check_probabilities(name, p.data)
+    T.check_probabilities(name, p.data, "softmax_cross_entropy")
     backend = backends.current()
     raw = y.data if isinstance(y, Tensor) else backend.asarray(y)
     logp = log(clip(p, eps, 1.0))

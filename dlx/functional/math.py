@@ -7,7 +7,7 @@ shape (``sum_to``). Python scalars take the other operand's dtype.
 from __future__ import annotations
 
 from dlx.core import Function, Tensor, as_tensor
-from dlx.errors import ShapeError
+from dlx.errors import DtypeError, ShapeError
 
 
 def sum_to(xp, g, shape):
@@ -292,7 +292,7 @@ def neg(x) -> Tensor:
 def power(x, exponent) -> Tensor:
     """x ** exponent for a constant (Python number) exponent."""
     if isinstance(exponent, Tensor):
-        raise TypeError("power: the exponent must be a Python number, got a Tensor")
+        raise DtypeError("power: the exponent must be a Python number, got a Tensor")
     return Power(exponent)(as_tensor(x))
 
 

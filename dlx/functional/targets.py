@@ -122,12 +122,13 @@ def check_binary_targets(name: str, y) -> None:
                      "targets must lie in [0, 1] (0/1 labels, or soft labels between)")
 
 
-def check_probabilities(name: str, a) -> None:
-    """Predicted probabilities must lie in [0, 1] (NaN refused)."""
+def check_probabilities(name: str, a, logit_loss: str) -> None:
+    """Predicted probabilities must lie in [0, 1] (NaN refused); ``logit_loss`` is the loss
+    the message recommends for logits."""
     if value_checks_enabled():
         refuse_where(name, ~((a >= 0) & (a <= 1)), a,
-                     "predictions must be probabilities in [0, 1] (for logits use "
-                     "binary_cross_entropy_with_logits)")
+                     f"predictions must be probabilities in [0, 1] (for logits use "
+                     f"{logit_loss})")
 
 
 def check_finite(name: str, values, what: str = "targets") -> None:
