@@ -114,6 +114,8 @@ def _checked_batches(name, model, data, loss, batch_size, shuffle):
     backend = backends.current()
     X, y = as_xy(data, name)
     X, y = backend.asarray(X), backend.asarray(y)
+    if X.dtype.kind == "f":
+        X = X.astype(model_dtype(model), copy=False)
     if X.shape[0] == 0:
         raise ShapeError(f"{name}: the data set is empty (0 examples)")
     task, y = prepare_targets(name, model, X, y, loss)
