@@ -57,9 +57,11 @@ def test_dtype_on_layers_and_models(backend, build):
 def test_model_to_dtype_then_trains_and_predicts_in_that_dtype(backend):
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = (X[:, 0] > 0).astype(np.int64)
-    model = nn.Sequential(nn.Dense(3, 4, "relu"), nn.Dense(4, 1)).to("float64")
+    model = nn.Sequential(nn.Dense(3, 4, "relu"), nn.BatchNorm(4), nn.Dropout(0.8),
+                          nn.Dense(4, 1)).to("float64")
     model.fit((X, y), epochs=2, verbose=False)
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert {b.dtype for _, b in model.named_buffers()} == {np.dtype(np.float64)}
     assert model.predict_proba(X).dtype == np.float64
 
 

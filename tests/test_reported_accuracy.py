@@ -116,3 +116,12 @@ def test_dlx_train_and_evaluate_report_the_true_accuracy(tmp_path, capsys, task,
                    "--backend", "numpy")
         _, n_correct, m = _reported(out, split)
         assert (n_correct, m) == (int(np.sum(model.predict(prep.apply(Xs)) == ys)), len(ys))
+
+
+def test_metrics_take_an_m_by_1_column_as_m_labels():
+    from dlx.strategy import metrics
+
+    y = np.array([0, 1, 1, 0, 1])
+    pred = np.array([0, 1, 0, 0, 0])
+    assert metrics.accuracy(y[:, None], pred) == metrics.accuracy(y, pred) == 0.6
+    assert metrics.precision_recall_f1(y, pred[:, None])["recall"] == pytest.approx(1 / 3)

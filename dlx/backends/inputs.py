@@ -74,9 +74,9 @@ def host_array(a, dtype=None):
     if not isinstance(a, np.ndarray) and hasattr(a, "to_numpy") \
             and type(a).__module__.split(".")[0] == "pandas":
         a = a.to_numpy()
-    a = np.asarray(a, dtype=dtype)
-    check_numeric(a)
-    return a
+    a = np.asarray(a)
+    check_numeric(a)  # before any cast: complex -> float would drop the imaginary part
+    return a if dtype is None else a.astype(dtype, copy=False)
 
 
 def check_numeric(a, where: str = "dlx") -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np  # file I/O and host-side data preparation
 
-from dlx.errors import ConfigError, LabelError, ShapeError
+from dlx.errors import ConfigError, DataError, LabelError, ShapeError
 
 
 @dataclass
@@ -99,6 +99,12 @@ def load_npz(path):
     X, y = arrays["X"], arrays["y"]
     if X.shape[0] != y.shape[0]:
         raise ShapeError(f"{path}: X has {X.shape[0]} samples but y has {y.shape[0]}")
+    if X.dtype.kind not in "biuf":
+        raise ConfigError(f"{path}: X must hold numbers, got dtype {X.dtype}")
+    bad = ~np.isfinite(X.reshape(X.shape[0], -1)).all(axis=1)
+    if bad.any():
+        raise DataError(f"{path}: X holds NaN or infinite values in rows "
+                        f"{_first_rows(bad)} (of {X.shape[0]}); clean or drop them first")
     return X.astype(np.float32), class_labels(y, str(path))
 
 

@@ -23,5 +23,6 @@ from dlx.functional.pooling import avg_pool2d, flatten, global_avg_pool2d, max_p
 
 __all__ += ["avg_pool2d", "conv2d", "flatten", "global_avg_pool2d", "max_pool2d"]
 from dlx.functional.losses import cross_entropy
+from dlx.functional.targets import trusted_targets
 
-__all__ += ["cross_entropy"]
+__all__ += ["cross_entropy", "trusted_targets"]

@@ -63,3 +63,23 @@ def _(tmp_path):
 def _(tmp_path):
     """`predict_proba` with -inf in row 5"""
     _model().predict_proba(_data(5, -np.inf)[0])
+
+
+@case("npz-x-nan")
+def _(tmp_path):
+    """`dlx train --dataset FILE.npz` with a NaN in row 11 of X"""
+    from dlx.cli import main
+
+    X = np.zeros((30, 4), dtype=np.float32)
+    X[11, 2] = np.nan
+    np.savez(tmp_path / "data.npz", X=X, y=np.array([0, 1] * 15))
+    main(["train", "--model", "logreg", "--dataset", str(tmp_path / "data.npz"), "--epochs",
+          "1", "--out", str(tmp_path / "run"), "--quiet", "--debug", "--backend", "numpy"])
+
+
+@case("standardizer-nan")
+def _(tmp_path):
+    """`Standardizer.fit` on X with +inf in row 1"""
+    from dlx.data import Standardizer
+
+    Standardizer().fit(np.array([[0.0, 1.0], [np.inf, 2.0]]))

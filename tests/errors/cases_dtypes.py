@@ -89,3 +89,9 @@ def _(tmp_path):
 def _(tmp_path):
     """`softmax_cross_entropy` with (m, 1) float labels"""
     F.softmax_cross_entropy(np.zeros((2, 3)), np.array([[0.0], [1.0]]))
+
+
+@case("op-complex-operand")
+def _(tmp_path):
+    """`Tensor` float32 * a complex Python list"""
+    Tensor(np.ones(2, dtype=np.float32)) * [1 + 2j, 3j]

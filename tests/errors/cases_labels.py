@@ -186,3 +186,11 @@ def _(tmp_path):
 def _(tmp_path):
     """`dlx train --dataset FILE.npz` with labels of shape (m, 2, 2)"""
     _train_on(tmp_path, np.zeros((30, 2, 2), dtype=np.int64))
+
+
+@case("confusion-negative")
+def _(tmp_path):
+    """`metrics.confusion_matrix` with label -1"""
+    from dlx.strategy import metrics
+
+    metrics.confusion_matrix(np.array([0, -1, 1]), np.array([0, 1, 1]))

@@ -185,8 +185,14 @@ def _(tmp_path):
 
 @case("metric-shapes")
 def _(tmp_path):
-    """`metrics.accuracy` of (m, 1) labels against (m,) predictions"""
-    metrics.accuracy(np.zeros((4, 1), dtype=np.int64), np.zeros(4, dtype=np.int64))
+    """`metrics.accuracy` of (m, 2) labels against (m,) predictions"""
+    metrics.accuracy(np.zeros((4, 2), dtype=np.int64), np.zeros(4, dtype=np.int64))
+
+
+@case("metric-lengths")
+def _(tmp_path):
+    """`metrics.precision_recall_f1` of 4 labels against 3 predictions"""
+    metrics.precision_recall_f1(np.zeros(4, dtype=np.int64), np.zeros(3, dtype=np.int64))
 
 
 @case("batches-empty")
