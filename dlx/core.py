@@ -314,12 +314,8 @@ class Function:
         backend = backends.current()
         self.backend = backend
         self.xp = backend.xp
-        floats = {x.data.dtype for x in inputs if x.data.dtype.kind == "f"}
-        if len(floats) > 1:
-            raise DtypeError(f"{type(self).__name__}: operands have different float dtypes "
-                             f"{', '.join(sorted(d.name for d in floats))}; dlx never mixes "
-                             "them silently: cast one (x.astype / model.to(dtype)) or set "
-                             "dlx.set_default_dtype")
+        if len(inputs) > 1:
+            _check_float_dtypes(self, inputs)
         ys = self.forward(*[x.data for x in inputs])
         many = isinstance(ys, tuple)
         if not many:
@@ -356,3 +352,18 @@ class Function:
 
     def backward(self, *gys):
         raise NotImplementedError
+
+
+def _check_float_dtypes(fn: Function, inputs) -> None:
+    """DtypeError when an op's float operands have different dtypes (never mixed silently)."""
+    first = None
+    for x in inputs:
+        dtype = x.data.dtype
+        if dtype.kind == "f":
+            if first is None:
+                first = dtype
+            elif dtype != first:
+                names = ", ".join(sorted({first.name, dtype.name}))
+                raise DtypeError(f"{type(fn).__name__}: operands have different float dtypes "
+                                 f"{names}; dlx never mixes them silently: cast one "
+                                 "(x.astype / model.to(dtype)) or set dlx.set_default_dtype")

@@ -32,6 +32,8 @@ class NumpyBackend(Backend):
         self.rng.bit_generator.state = state["bit_generator"]
 
     def asarray(self, a, dtype=None):
+        if type(a) is np.ndarray and a.dtype.kind in "biuf":  # the common case, fast
+            return a if dtype is None else a.astype(dtype, copy=False)
         if is_cupy_array(a):
             a = a.get()
         return host_array(a, dtype=dtype)

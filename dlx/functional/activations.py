@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dlx.core import Function, Tensor, as_tensor
 from dlx.errors import ShapeError
+from dlx.functional.math import float_input
 
 
 class Sigmoid(Function):
@@ -158,8 +159,6 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 def linear(x, w, b=None) -> Tensor:
     """Dense-layer pre-activation Z = X @ W.T + b (W: (n_out, n_in), course shape)."""
-    from dlx.functional.math import float_input
-
     x = float_input(x, w.dtype)
     inputs = (x, w) if b is None else (x, w, b)
     return Linear()(*inputs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dlx.backends import as_pair, conv_output_size
 from dlx.core import Function, Tensor, as_tensor
 from dlx.errors import ConfigError, ShapeError
+from dlx.functional.math import float_input
 
 
 def conv_padding(padding, kernel, name: str = "conv2d") -> tuple[int, int]:
@@ -150,8 +151,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
     ``stride``: int or (sh, sw). ``padding``: int, (ph, pw), ``"valid"`` or ``"same"``
     (see :func:`conv_padding`). Returns (N, K, OH, OW).
     """
-    from dlx.functional.math import float_input
-
     weight = as_tensor(weight)
     x = float_input(x, weight.dtype)
     if weight.ndim != 4:

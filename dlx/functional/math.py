@@ -37,7 +37,7 @@ def broadcast_shape(name: str, a_shape, b_shape) -> tuple:
 def float_input(x, dtype) -> Tensor:
     """``x`` as a Tensor; integer/bool data cast to the float ``dtype`` (a layer's weights)."""
     x = as_tensor(x)
-    return Tensor(x.data.astype(dtype)) if x.dtype.kind in "biu" else x
+    return Tensor(x.data.astype(dtype)) if x.data.dtype.kind in "biu" else x
 
 
 def _pair(a, b, name: str | None = None):
@@ -52,7 +52,7 @@ def _pair(a, b, name: str | None = None):
         b = Tensor(b.data.astype(a.dtype))
     elif b.dtype.kind == "f" and a.dtype.kind in "biu":
         a = Tensor(a.data.astype(b.dtype))
-    if name is not None:
+    if name is not None and a.shape != b.shape:
         broadcast_shape(name, a.shape, b.shape)
     return a, b
 

@@ -34,7 +34,11 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if not self.accepts_integer_input:
-            args = tuple(_float_input(self, a) for a in args)
+            for a in args:
+                data = a.data if isinstance(a, Tensor) else a
+                if getattr(data, "dtype", None) is not None and data.dtype.kind in "biu":
+                    args = tuple(_float_input(self, a) for a in args)
+                    break
         return self.forward(*args, **kwargs)
 
     @property
