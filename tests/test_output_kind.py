@@ -96,3 +96,17 @@ def test_column_labels_equal_flat_labels_in_softmax_ce(backend):
     assert F.softmax_cross_entropy(z, t[:, None]).item() == \
         F.softmax_cross_entropy(z, t).item() == \
         pytest.approx(F.softmax_cross_entropy(z, np.eye(3)[t]).item(), rel=1e-12)
+
+
+def test_cross_entropy_of_probabilities_gradient(backend):
+    from dlx.gradcheck import gradient_check
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(5, 4))
+    p = Tensor(backend.asarray(np.exp(z) / np.exp(z).sum(1, keepdims=True)), requires_grad=True)
+    t = backend.asarray(np.array([0, 3, 1, 1, 2]))
+    expected = -np.mean(np.log(backend.to_host(p.data))[np.arange(5), [0, 3, 1, 1, 2]])
+    assert F.cross_entropy(p, t).item() == pytest.approx(expected, rel=1e-12)
+    assert gradient_check(lambda: F.cross_entropy(p, t), [p]) < 1e-7
+    onehot = backend.asarray(np.eye(4)[[0, 3, 1, 1, 2]])
+    assert gradient_check(lambda: F.cross_entropy(p, onehot), [p]) < 1e-7

@@ -127,3 +127,22 @@ def test_fit_check_refuses_exactly_the_labels_the_model_cannot_output(labels, n_
     task, targets = prepare("train", model, X, y)
     assert task.kind == ("binary" if n_out == 1 else "labels")
     np.testing.assert_array_equal(np.asarray(targets).reshape(-1), t)
+
+
+shapes = st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple)
+
+
+@SETTINGS
+@given(pred=shapes, target=shapes)
+def test_targets_are_refused_unless_the_shapes_match_up_to_a_trailing_1(pred, target):
+    """(m,) and (m, 1) are interchangeable; every other pair is refused (never broadcast)."""
+    from dlx.errors import ShapeError
+
+    ok = pred == target or pred == target + (1,) or target == pred + (1,)
+    a, y = np.zeros(pred), np.zeros(target)
+    for loss in (F.mean_squared_error, F.binary_cross_entropy_with_logits):
+        if ok:
+            assert loss(a, y).shape == ()
+        else:
+            with pytest.raises(ShapeError, match="do not match predictions"):
+                loss(a, y)

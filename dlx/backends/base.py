@@ -77,7 +77,7 @@ class Backend(ABC):
     def default_dtype(self):
         """The process-wide default floating dtype (``dlx.set_default_dtype``), shared by
         every backend; assigning it is the same as calling ``dlx.set_default_dtype``."""
-        return self.xp.dtype(inputs.get_default_dtype())
+        return inputs.np.dtype(inputs.get_default_dtype())
 
     @default_dtype.setter
     def default_dtype(self, dtype) -> None:
