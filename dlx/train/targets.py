@@ -116,7 +116,7 @@ def _loss_for(kind: str, output: str, loss):
     raise ConfigError(f"loss {loss!r} does not fit {kind} targets for this model's output")
 
 
-def _one_hot(xp, y) -> bool:
+def _one_hot(y) -> bool:
     return bool(backends.backend_of(y).to_host(
         (((y == 0) | (y == 1)).all(axis=1) & (y.sum(axis=1) == 1)).all()))
 
@@ -127,8 +127,7 @@ def _whole(xp, y) -> bool:
 
 def prepare(name: str, model, X, y, loss="auto"):
     """(Task, canonical targets): checks X and y once (see the module docstring)."""
-    backend = backends.current()
-    xp = backend.xp
+    xp = backends.current().xp
     if loss not in ("auto", "mse") + CLASSIFICATION_LOSSES and not callable(loss):
         raise ConfigError(f"unknown loss {loss!r}; expected auto, mse, "
                           f"{', '.join(CLASSIFICATION_LOSSES)} or a callable(outputs, y)")
@@ -144,34 +143,15 @@ def prepare(name: str, model, X, y, loss="auto"):
                    lambda rows: f"{name}: y holds NaN or infinite values in {rows}",
                    error=DataError)
         checks.run()
-    wants_labels = loss in ("auto",) + CLASSIFICATION_LOSSES or callable(loss)
     is_int = y.dtype.kind in "biu"
-    if k > 1 and wants_labels and loss != "binary_cross_entropy":
-        rows = y.ndim == 2 and y.shape[1] == k
-        if (rows and (is_int or _one_hot(xp, y))) or (not rows and (is_int or _whole(xp, y))):
-            labels = _labels_from(name, y, k, xp, loss, checks)
-            checks.run()
-            return Task("labels", output, k, _loss_for("labels", output, loss)), labels
-        if rows and loss == "softmax_cross_entropy":
-            T.check_distributions(name, y)
-            return Task("soft", output, k, _loss_for("soft", output, loss)), \
-                y.astype(model.dtype)
+    if k > 1 and loss not in ("mse", "binary_cross_entropy"):
+        found = _multiclass(name, y, k, output, loss, checks, model.dtype)
+        if found is not None:
+            return found
     targets = _output_shaped(name, y, out_shape)
     if k == 1 and loss != "mse" and (is_int or loss == "binary_cross_entropy"
-                                     or (wants_labels and _whole(xp, targets))):
-        targets = targets.astype(model.dtype)
-        if loss == "binary_cross_entropy" and not is_int:
-            T.check_binary_targets(name, targets)
-            hard = _whole(xp, targets)
-        else:
-            checks.add((targets != 0) & (targets != 1),
-                       lambda rows: f"{name}: a binary model (one output) needs labels 0 or 1 "
-                                    f"(for K classes, give the model K outputs); {rows}",
-                       values=targets)
-            hard = True
-        checks.run()
-        return Task("binary" if hard else "soft", output, 1,
-                    _loss_for("binary", output, loss)), targets
+                                     or _whole(xp, targets)):
+        return _binary(name, targets.astype(model.dtype), is_int, output, loss, checks)
     checks.run()
     if loss in CLASSIFICATION_LOSSES:
         raise LabelError(f"{name}: loss {loss!r} needs class labels, got {y.dtype} targets "
@@ -179,6 +159,40 @@ def prepare(name: str, model, X, y, loss="auto"):
                          f"{', '.join(map(str, out_shape[1:]))})")
     return Task("regression", output, k, _loss_for("regression", output, loss)), \
         targets.astype(model.dtype)
+
+
+def _multiclass(name, y, k, output, loss, checks, dtype):
+    """(Task, targets) for K > 1 outputs when y holds class labels, one-hot rows or (with
+    loss="softmax_cross_entropy") probability rows; None when y is regression targets."""
+    xp = backends.backend_of(y).xp
+    is_int = y.dtype.kind in "biu"
+    rows = y.ndim == 2 and y.shape[1] == k
+    if (rows and (is_int or _one_hot(y))) or (not rows and (is_int or _whole(xp, y))):
+        labels = _labels_from(name, y, k, xp, loss, checks)
+        checks.run()
+        return Task("labels", output, k, _loss_for("labels", output, loss)), labels
+    if rows and loss == "softmax_cross_entropy":
+        checks.run()
+        T.check_distributions(name, y)
+        return Task("soft", output, k, _loss_for("soft", output, loss)), y.astype(dtype)
+    return None
+
+
+def _binary(name, targets, is_int, output, loss, checks):
+    """(Task, targets) for one output: 0/1 labels, or soft labels with an explicit BCE."""
+    if loss == "binary_cross_entropy" and not is_int:
+        checks.run()
+        T.check_binary_targets(name, targets)
+        hard = _whole(backends.backend_of(targets).xp, targets)
+    else:
+        checks.add((targets != 0) & (targets != 1),
+                   lambda rows: f"{name}: a binary model (one output) needs labels 0 or 1 "
+                                f"(for K classes, give the model K outputs); {rows}",
+                   values=targets)
+        checks.run()
+        hard = True
+    return Task("binary" if hard else "soft", output, 1,
+                _loss_for("binary", output, loss)), targets
 
 
 def _labels_from(name, y, k, xp, loss, checks):
