@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import dlx.backends as B
 import dlx.functional as F
-from dlx import Tensor, nn
+from dlx import nn
 from dlx.errors import LabelError
 from dlx.train.targets import prepare
 
