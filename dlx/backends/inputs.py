@@ -23,7 +23,8 @@ import numpy as np
 
 from dlx.errors import DtypeError
 
-FLOAT_DTYPES = ("float16", "float32", "float64")
+#: the float dtypes every backend and kernel computes in
+FLOAT_DTYPES = ("float32", "float64")
 _default = ["float32"]
 
 
@@ -44,7 +45,7 @@ def get_default_dtype() -> str:
 
 
 def set_default_dtype(dtype) -> str:
-    """Make ``dtype`` (float16, float32 or float64) the default for new tensors, parameters
+    """Make ``dtype`` (float32 or float64) the default for new tensors, parameters
     and data batches on every backend; returns the previous default's name."""
     previous, _default[0] = _default[0], resolve_float_dtype(dtype, "set_default_dtype")
     return previous

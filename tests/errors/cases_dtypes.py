@@ -95,3 +95,9 @@ def _(tmp_path):
 def _(tmp_path):
     """`Tensor` float32 * a complex Python list"""
     Tensor(np.ones(2, dtype=np.float32)) * [1 + 2j, 3j]
+
+
+@case("default-dtype-float16")
+def _(tmp_path):
+    """`dlx.set_default_dtype("float16")` (the kernels compute in float32 and float64 only)"""
+    dlx.set_default_dtype("float16")
