@@ -13,7 +13,7 @@ import heapq
 import weakref
 
 from dlx import backends
-from dlx.errors import ConfigError, DlxError, ShapeError
+from dlx.errors import ConfigError, DlxError, DtypeError, ShapeError
 
 _grad_enabled = True
 
@@ -50,6 +50,10 @@ class Tensor:
             data = backend.asarray(data)
             if data.dtype.kind == "f" and data.dtype != backend.default_dtype:
                 data = data.astype(backend.default_dtype)
+        elif data.dtype.kind not in "biuf":
+            raise DtypeError(f"Tensor: data must hold real numbers (bool, integer or float), "
+                             f"got dtype {data.dtype}; convert it first (e.g. "
+                             "a.astype('float32'), or np.real(a) for complex values)")
         self.data = data
         self.grad = None
         self.creator = None
@@ -132,6 +136,8 @@ class Tensor:
             grad = xp.ones_like(self.data)
         elif isinstance(grad, Tensor):
             grad = grad.data
+        elif not backends.backend_of(self.data).owns(grad):
+            grad = backends.backend_of(self.data).asarray(grad, dtype=self.dtype)
         if grad.shape != self.shape:
             raise ShapeError(f"backward(): grad has shape {grad.shape}, tensor has {self.shape}")
         if self.creator is None:
@@ -283,6 +289,9 @@ class Parameter(Tensor):
 
     def __init__(self, data, name: str | None = None):
         super().__init__(data, requires_grad=True, name=name)
+        # always a copy: an optimiser updates the parameter in place and must never write
+        # into the caller's own array
+        self.data = self.data.copy()
 
     def __repr__(self):
         return "Parameter" + super().__repr__()[len("Tensor"):]
@@ -323,6 +332,8 @@ class Function:
         backend = backends.current()
         self.backend = backend
         self.xp = backend.xp
+        if len(inputs) > 1:
+            _check_float_dtypes(self, inputs)
         ys = self.forward(*[x.data for x in inputs])
         many = isinstance(ys, tuple)
         if not many:
@@ -374,3 +385,18 @@ class Function:
 
     def backward(self, *gys):
         raise NotImplementedError
+
+
+def _check_float_dtypes(fn: Function, inputs) -> None:
+    """DtypeError when an op's float operands have different dtypes (never mixed silently)."""
+    first = None
+    for x in inputs:
+        dtype = x.data.dtype
+        if dtype.kind == "f":
+            if first is None:
+                first = dtype
+            elif dtype != first:
+                names = ", ".join(sorted({first.name, dtype.name}))
+                raise DtypeError(f"{type(fn).__name__}: operands have different float dtypes "
+                                 f"{names}; dlx never mixes them silently: cast one "
+                                 "(x.astype / model.to(dtype)) or set dlx.set_default_dtype")

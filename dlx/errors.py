@@ -30,3 +30,12 @@ class CheckpointError(DlxError, ValueError):
 
 class TrainingDivergedError(DlxError, FloatingPointError):
     """The cost became NaN or infinite during training."""
+
+
+class LabelError(DlxError, ValueError):
+    """Targets or labels had values a loss or metric cannot take (out of range, not 0/1,
+    not integers, not finite)."""
+
+
+class DataError(DlxError, ValueError):
+    """A data set held values that cannot be trained on or evaluated (NaN or infinite)."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 
+import dlx
 from dlx import functional as F
 from dlx import nn
 from dlx.core import Tensor
@@ -16,14 +15,9 @@ from dlx.gradcheck import directional_check, gradient_check
 SHAPES = {"dense": (6, 4), "nchw": (3, 2, 3, 3)}
 
 
-@contextlib.contextmanager
 def float64(backend):
     """Build parameters in float64 (gradient checks) and restore the default afterwards."""
-    previous, backend.default_dtype = backend.default_dtype, backend.xp.float64
-    try:
-        yield
-    finally:
-        backend.default_dtype = previous
+    return dlx.default_dtype("float64")
 
 
 def reference(x, gamma, beta, eps, mean=None, var=None):

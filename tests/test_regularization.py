@@ -94,13 +94,9 @@ def test_dropout_errors(backend):
 
 
 def float64_model(backend, l2_last=None):
-    previous, backend.default_dtype = backend.default_dtype, backend.xp.float64
-    try:
-        backend.seed(0)
-        return nn.Sequential(nn.Dense(4, 5, "tanh"), nn.BatchNorm(5),
-                             nn.Dense(5, 3, l2=l2_last))
-    finally:
-        backend.default_dtype = previous
+    backend.seed(0)
+    return nn.Sequential(nn.Dense(4, 5, "tanh"), nn.BatchNorm(5), nn.Dense(5, 3, l2=l2_last),
+                         dtype="float64")
 
 
 def test_l2_penalty_value_excludes_biases_and_batchnorm(backend):

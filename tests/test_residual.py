@@ -11,9 +11,8 @@ from dlx.gradcheck import gradient_check
 
 @pytest.fixture
 def float64(backend):
-    previous, backend.default_dtype = backend.default_dtype, backend.xp.float64
-    yield backend
-    backend.default_dtype = previous
+    with dlx.default_dtype("float64"):
+        yield backend
 
 
 def test_identity_shortcut_adds_the_input(backend, rng):

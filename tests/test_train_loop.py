@@ -73,9 +73,11 @@ def test_cost_is_read_back_once_per_epoch_not_per_batch(digits, monkeypatch):
     epochs, batch = 3, 16  # ~64 batches per epoch
     fit(model, (digits.X_train, digits.y_train), dev=(digits.X_dev, digits.y_dev),
         epochs=epochs, batch_size=batch, verbose=False)
+    # once per data set: one read of the validation flags (X finite, labels in range);
     # per epoch: train cost + correct count, dev cost + correct count
-    assert len(reads) == 4 * epochs
-    assert all(shape == () for shape in reads)
+    assert len(reads) == 2 + 4 * epochs
+    assert reads[:2] == [(2,), (2,)]
+    assert all(shape == () for shape in reads[2:])
 
 
 def test_resume_gives_bit_identical_parameters(tmp_path, digits):

@@ -19,10 +19,13 @@ import os
 from typing import Iterator
 
 from dlx.backends.base import Backend, as_pair, conv_output_size
+from dlx.backends.inputs import (default_dtype, get_default_dtype, resolve_float_dtype,
+                                 set_default_dtype)
 from dlx.errors import BackendUnavailableError, ConfigError
 
 __all__ = ["Backend", "as_pair", "conv_output_size", "current", "get", "set_backend", "use",
-           "backend_of", "available", "NAMES"]
+           "backend_of", "available", "NAMES", "default_dtype", "get_default_dtype",
+           "resolve_float_dtype", "set_default_dtype"]
 
 NAMES = ("numpy", "cupy", "emulated")
 _instances: dict[str, Backend] = {}

@@ -35,6 +35,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from dlx.backends import inputs
+
 
 def as_pair(value, name: str) -> tuple[int, int]:
     """Normalise an int or a pair of ints to ``(a, b)``; raise a clear error otherwise."""
@@ -69,8 +71,17 @@ class Backend(ABC):
     conv_chunk_bytes: int = 1 << 40
 
     def __init__(self, seed: int = 0):
-        self.default_dtype = self.xp.float32
         self.seed(seed)
+
+    @property
+    def default_dtype(self):
+        """The process-wide default floating dtype (``dlx.set_default_dtype``), shared by
+        every backend; assigning it is the same as calling ``dlx.set_default_dtype``."""
+        return inputs.np.dtype(inputs.get_default_dtype())
+
+    @default_dtype.setter
+    def default_dtype(self, dtype) -> None:
+        inputs.set_default_dtype(dtype)
 
     # -- random numbers --------------------------------------------------------------------
     def seed(self, seed: int) -> None:

@@ -18,6 +18,7 @@ import threading
 import numpy as np
 
 from dlx.backends import cupy_status, kernel_sources
+from dlx.backends.inputs import check_numeric, host_array
 from dlx.backends.kernel_backend import KernelBackend
 from dlx.errors import BackendUnavailableError, ConfigError
 
@@ -76,6 +77,10 @@ class CupyBackend(KernelBackend):
 
     # -- host <-> device -----------------------------------------------------------------------
     def asarray(self, a, dtype=None):
+        if not isinstance(a, self.xp.ndarray):
+            a = host_array(a)
+        else:
+            check_numeric(a)
         return self.xp.asarray(a, dtype=dtype)
 
     def to_host(self, a):

@@ -7,6 +7,7 @@ import numpy as np
 from dlx.backends import numpy_primitives as prim
 from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
+from dlx.backends.inputs import host_array, is_cupy_array
 
 
 class NumpyBackend(Backend):
@@ -31,14 +32,20 @@ class NumpyBackend(Backend):
         self.rng.bit_generator.state = state["bit_generator"]
 
     def asarray(self, a, dtype=None):
-        if hasattr(a, "get") and not isinstance(a, np.ndarray):  # a cupy array
+        if type(a) is np.ndarray and a.dtype.kind in "biuf":  # the common case, fast
+            return a if dtype is None else a.astype(dtype, copy=False)
+        if is_cupy_array(a):
             a = a.get()
-        return np.asarray(a, dtype=dtype)
+        return host_array(a, dtype=dtype)
+
+    def owns(self, a) -> bool:
+        """NumPy arrays, except masked arrays (converted, i.e. refused, by asarray)."""
+        return isinstance(a, np.ndarray) and not isinstance(a, np.ma.MaskedArray)
 
     def to_host(self, a):
-        if hasattr(a, "get") and not isinstance(a, np.ndarray):
+        if is_cupy_array(a):
             return a.get()
-        return np.asarray(a)
+        return host_array(a)
 
     def map_chunks(self, fn, chunks) -> list:
         """Chunks run on parallel threads with single-threaded BLAS (see cpu_threads)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np  # file I/O and host-side data preparation
 
-from dlx.errors import ConfigError, ShapeError
+from dlx.errors import ConfigError, DataError, LabelError, ShapeError
 
 
 @dataclass
@@ -93,17 +93,52 @@ def read_npz(path, names, what: str = "file") -> dict:
 
 
 def load_npz(path):
-    """An ``.npz`` with arrays ``X`` and ``y`` (loaded with allow_pickle=False)."""
+    """An ``.npz`` with arrays ``X`` and ``y`` (loaded with allow_pickle=False); y may be
+    (m,), (m, 1) or one-hot (m, K) (see :mod:`dlx.data.labels`) and is returned as (m,)."""
     arrays = read_npz(path, ("X", "y"), "dataset file")
     X, y = arrays["X"], arrays["y"]
     if X.shape[0] != y.shape[0]:
         raise ShapeError(f"{path}: X has {X.shape[0]} samples but y has {y.shape[0]}")
-    if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise ConfigError(f"{path}: y must hold integer class labels, got dtype {y.dtype}")
-    return X.astype(np.float32), y.astype(np.int64)
+    if X.dtype.kind not in "biuf":
+        raise ConfigError(f"{path}: X must hold numbers, got dtype {X.dtype}")
+    bad = ~np.isfinite(X.reshape(X.shape[0], -1)).all(axis=1)
+    if bad.any():
+        raise DataError(f"{path}: X holds NaN or infinite values in rows "
+                        f"{_first_rows(bad)} (of {X.shape[0]}); clean or drop them first")
+    return X.astype(np.float32), class_labels(y, str(path))
+
+
+def _first_rows(mask) -> list[int]:
+    return [int(i) for i in np.flatnonzero(mask)[:5]]
+
+
+def class_labels(y, where: str = "y"):
+    """(m,) int64 labels from (m,), (m, 1) or one-hot (m, K) host labels."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise ConfigError(f"{where}: y must hold integer class labels, got dtype {y.dtype}")
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(np.nan_to_num(y)))
+        if bad.any():
+            rows = _first_rows(bad.reshape(len(y), -1).any(axis=1))
+            raise LabelError(f"{where}: y must hold integer class labels, got {y.dtype} with "
+                             f"non-integer values in rows {rows}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    elif y.ndim == 2:
+        one_hot = np.all((y == 0) | (y == 1), axis=1) & (y.sum(axis=1) == 1)
+        if not one_hot.all():
+            raise LabelError(f"{where}: (m, {y.shape[1]}) labels must be one-hot rows (a "
+                             f"single 1 per row); rows {_first_rows(~one_hot)} are not")
+        y = y.argmax(axis=1)
+    elif y.ndim != 1:
+        raise ShapeError(f"{where}: y must be (m,), (m, 1) or one-hot (m, K), got shape "
+                         f"{y.shape}")
+    y = y.astype(np.int64)
+    if y.size and y.min() < 0:
+        raise LabelError(f"{where}: class labels must be >= 0; rows {_first_rows(y < 0)} hold "
+                         f"{sorted(set(y[y < 0].tolist()))[:5]}")
+    return y
 
 
 def train_dev_test_split(X, y, dev: float = 0.0, test: float = 0.2, seed: int = 0,

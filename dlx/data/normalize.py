@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np  # host-side data preparation
 
-from dlx.errors import ConfigError, ShapeError
+from dlx.errors import ConfigError, DataError, ShapeError
 
 
 def scale_images(X, max_value: float = 255.0, dtype=np.float32):
@@ -35,6 +35,11 @@ class Standardizer:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ShapeError(f"Standardizer.fit: need examples on axis 0, got shape {X.shape}")
+        bad = ~np.isfinite(X.reshape(X.shape[0], -1)).all(axis=1)
+        if bad.any():
+            raise DataError(f"Standardizer.fit: X holds NaN or infinite values in rows "
+                            f"{np.flatnonzero(bad)[:5].tolist()}; the statistics would be "
+                            "NaN for every row")
         self.mean = X.mean(axis=self.axis, keepdims=True)
         std = X.std(axis=self.axis, keepdims=True)
         self.std = np.where(std > self.eps, std, 1.0)

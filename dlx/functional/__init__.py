@@ -28,3 +28,7 @@ __all__ += ["pad"]
 from dlx.functional.multitask import multi_task_cross_entropy
 
 __all__ += ["multi_task_cross_entropy"]
+from dlx.functional.losses import cross_entropy
+from dlx.functional.targets import trusted_targets
+
+__all__ += ["cross_entropy", "trusted_targets"]

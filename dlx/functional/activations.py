@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dlx.core import Function, Tensor, as_tensor
 from dlx.errors import ShapeError
+from dlx.functional.math import float_input
 
 
 class Sigmoid(Function):
@@ -158,7 +159,8 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 def linear(x, w, b=None) -> Tensor:
     """Dense-layer pre-activation Z = X @ W.T + b (W: (n_out, n_in), course shape)."""
-    inputs = (as_tensor(x), w) if b is None else (as_tensor(x), w, b)
+    x = float_input(x, w.dtype)
+    inputs = (x, w) if b is None else (x, w, b)
     return Linear()(*inputs)
 
 

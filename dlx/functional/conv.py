@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dlx.backends import as_pair, conv_output_size
 from dlx.core import Function, Tensor, as_tensor
-from dlx.errors import ConfigError, DtypeError, ShapeError
+from dlx.errors import ConfigError, ShapeError
+from dlx.functional.math import float_input
 
 
 def conv_padding(padding, kernel, name: str = "conv2d") -> tuple[int, int]:
@@ -49,6 +50,9 @@ def check_window(name, x_shape, kernel, stride, padding) -> tuple[int, int]:
     """Validate a conv/pool geometry on an NCHW input shape and return (OH, OW)."""
     if len(x_shape) != 4:
         raise ShapeError(f"{name}: expected NCHW input (m, C, H, W), got shape {tuple(x_shape)}")
+    if x_shape[0] == 0:
+        raise ShapeError(f"{name}: the batch is empty (input shape {tuple(x_shape)}, m = 0); "
+                         "give at least one example")
     if min(kernel) < 1 or min(stride) < 1:
         raise ConfigError(f"{name}: kernel and stride must be >= 1, got kernel {kernel}, "
                           f"stride {stride}")
@@ -95,9 +99,6 @@ class Conv2d(Function):
         if x.shape[1] != c:
             raise ShapeError(f"conv2d: input has {x.shape[1]} channels but the weight "
                              f"{tuple(w.shape)} expects {c}")
-        if x.dtype != w.dtype:
-            raise DtypeError(f"conv2d: input dtype {x.dtype} differs from the weight's "
-                             f"{w.dtype}; cast the input (dtypes are never mixed silently)")
         n = x.shape[0]
         self.rows, self.oh, self.ow, self.itemsize = c * self.kernel[0] * self.kernel[1], \
             oh, ow, x.dtype.itemsize
@@ -150,7 +151,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
     ``stride``: int or (sh, sw). ``padding``: int, (ph, pw), ``"valid"`` or ``"same"``
     (see :func:`conv_padding`). Returns (N, K, OH, OW).
     """
-    x, weight = as_tensor(x), as_tensor(weight)
+    weight = as_tensor(weight)
+    x = float_input(x, weight.dtype)
     if weight.ndim != 4:
         raise ShapeError(f"conv2d: weight must be (n_C, n_C_prev, fh, fw), got shape "
                          f"{tuple(weight.shape)}")

@@ -7,7 +7,7 @@ shape (``sum_to``). Python scalars take the other operand's dtype.
 from __future__ import annotations
 
 from dlx.core import Function, Tensor, as_tensor
-from dlx.errors import ShapeError
+from dlx.errors import DtypeError, ShapeError
 
 
 def sum_to(xp, g, shape):
@@ -21,11 +21,40 @@ def sum_to(xp, g, shape):
     return g.reshape(shape) if lead else g
 
 
-def _pair(a, b):
+def broadcast_shape(name: str, a_shape, b_shape) -> tuple:
+    """NumPy's broadcast of two shapes, or a ShapeError naming the op and both shapes."""
+    out = []
+    for i in range(1, max(len(a_shape), len(b_shape)) + 1):
+        m = a_shape[-i] if i <= len(a_shape) else 1
+        n = b_shape[-i] if i <= len(b_shape) else 1
+        if m != n and m != 1 and n != 1:
+            raise ShapeError(f"{name}: shapes {tuple(a_shape)} and {tuple(b_shape)} do not "
+                             "broadcast (trailing axes must be equal or 1)")
+        out.append(max(m, n) if m and n else 0)
+    return tuple(reversed(out))
+
+
+def float_input(x, dtype) -> Tensor:
+    """``x`` as a Tensor; integer/bool data cast to the float ``dtype`` (a layer's weights)."""
+    x = as_tensor(x)
+    return Tensor(x.data.astype(dtype)) if x.data.dtype.kind in "biu" else x
+
+
+def _pair(a, b, name: str | None = None):
+    """Both operands as Tensors; a Python number or an integer/bool operand takes the other
+    operand's float dtype; with an op ``name``, the shapes must broadcast."""
     if isinstance(a, Tensor):
-        return a, as_tensor(b, like=a)
-    b = as_tensor(b)
-    return as_tensor(a, like=b), b
+        b = as_tensor(b, like=a) if not isinstance(b, Tensor) else b
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, like=b)
+    if a.dtype.kind == "f" and b.dtype.kind in "biu":
+        b = Tensor(b.data.astype(a.dtype))
+    elif b.dtype.kind == "f" and a.dtype.kind in "biu":
+        a = Tensor(a.data.astype(b.dtype))
+    if name is not None and a.shape != b.shape:
+        broadcast_shape(name, a.shape, b.shape)
+    return a, b
 
 
 class Add(Function):
@@ -101,6 +130,8 @@ class MatMul(Function):
         xp, a, b = self.xp, self.a, self.b
         if a.ndim == 2 and b.ndim == 2:
             return gy @ b.T, a.T @ gy
+        if a.ndim == 1 and b.ndim == 1:  # inner product: gy is 0-d
+            return gy * b, gy * a
         a2 = a[None] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = gy
@@ -235,22 +266,22 @@ class Maximum(Function):
 
 def add(a, b) -> Tensor:
     """a + b (broadcasting)."""
-    return Add()(*_pair(a, b))
+    return Add()(*_pair(a, b, "add"))
 
 
 def sub(a, b) -> Tensor:
     """a - b (broadcasting)."""
-    return Sub()(*_pair(a, b))
+    return Sub()(*_pair(a, b, "sub"))
 
 
 def mul(a, b) -> Tensor:
     """a * b elementwise (broadcasting)."""
-    return Mul()(*_pair(a, b))
+    return Mul()(*_pair(a, b, "mul"))
 
 
 def div(a, b) -> Tensor:
     """a / b elementwise (broadcasting)."""
-    return Div()(*_pair(a, b))
+    return Div()(*_pair(a, b, "div"))
 
 
 def neg(x) -> Tensor:
@@ -261,7 +292,7 @@ def neg(x) -> Tensor:
 def power(x, exponent) -> Tensor:
     """x ** exponent for a constant (Python number) exponent."""
     if isinstance(exponent, Tensor):
-        raise TypeError("power: the exponent must be a Python number, got a Tensor")
+        raise DtypeError("power: the exponent must be a Python number, got a Tensor")
     return Power(exponent)(as_tensor(x))
 
 
@@ -333,4 +364,4 @@ def clip(x, lo, hi) -> Tensor:
 
 def maximum(a, b) -> Tensor:
     """Elementwise maximum of a and b (broadcasting)."""
-    return Maximum()(*_pair(a, b))
+    return Maximum()(*_pair(a, b, "maximum"))

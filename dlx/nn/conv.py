@@ -30,12 +30,13 @@ class Conv2D(Module):
     "valid" or "same". ``activation``: None (linear) or a name as in Dense. ``init_method``:
     "he" by default (fan_in = n_C_prev * fh * fw), or any name of :mod:`dlx.init`.
     ``bias=False`` drops b (e.g. before batch norm, whose beta replaces it). ``l2``
-    overrides the model-wide L2 strength for this layer's W.
+    overrides the model-wide L2 strength for this layer's W. ``dtype``: the parameters'
+    float dtype (default: ``dlx.get_default_dtype()``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  activation=None, init_method="he", bias: bool = True,
-                 l2: float | None = None):
+                 l2: float | None = None, dtype=None):
         super().__init__()
         if int(in_channels) <= 0 or int(out_channels) <= 0:
             raise ConfigError(f"Conv2D: in_channels and out_channels must be positive, got "
@@ -56,6 +57,8 @@ class Conv2D(Module):
         self.W = Parameter(initialiser(shape), name="W")
         self.b = Parameter(init.zeros((self.out_channels,)), name="b") if bias else None
         self.l2 = l2
+        if dtype is not None:
+            self.to(dtype)
 
     def forward(self, x):
         return self.forward_parts(x)[1]

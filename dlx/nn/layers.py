@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlx import backends, init
+from dlx import init
 from dlx import functional as F
 from dlx.core import Parameter
 from dlx.errors import ConfigError
@@ -26,10 +26,11 @@ class Dense(Module):
     W: (n_out, n_in) — the course's W[l] of shape (n[l], n[l-1]); b: (n_out,).
     X: (m, n_in) -> A: (m, n_out). ``init="auto"`` picks He for ReLU-family activations and
     Xavier otherwise. ``l2`` overrides the model-wide L2 strength for this layer's W.
+    ``dtype``: the parameters' float dtype (default: ``dlx.get_default_dtype()``).
     """
 
     def __init__(self, n_in: int, n_out: int, activation=None, init_method="auto",
-                 bias: bool = True, l2: float | None = None):
+                 bias: bool = True, l2: float | None = None, dtype=None):
         super().__init__()
         if int(n_in) <= 0 or int(n_out) <= 0:
             raise ConfigError(f"Dense: n_in and n_out must be positive, got {n_in}, {n_out}")
@@ -41,6 +42,8 @@ class Dense(Module):
         self.W = Parameter(initialiser((self.n_out, self.n_in)), name="W")
         self.b = Parameter(init.zeros((self.n_out,)), name="b") if bias else None
         self.l2 = l2
+        if dtype is not None:
+            self.to(dtype)
 
     def forward(self, x):
         return self.forward_parts(x)[1]
@@ -98,13 +101,15 @@ class Softmax(Activation):
 class Sequential(Module):
     """Layers applied in order: ``Sequential(Dense(2, 8, "relu"), Dense(8, 1))``."""
 
-    def __init__(self, *layers: Module):
+    def __init__(self, *layers: Module, dtype=None):
         super().__init__()
         for layer in layers:
             if not isinstance(layer, Module):
                 raise ConfigError(f"Sequential: every layer must be a Module, got "
                                   f"{type(layer).__name__}")
         self.layers = list(layers)
+        if dtype is not None:
+            self.to(dtype)
 
     def forward(self, x):
         for layer in self.layers:
@@ -117,7 +122,3 @@ class Sequential(Module):
     def __len__(self):
         return len(self.layers)
 
-    @property
-    def dtype(self):
-        params = self.parameters()
-        return params[0].dtype if params else backends.current().default_dtype

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from typing import Iterator
 
 from dlx import backends
-from dlx.core import Parameter
+from dlx.core import Parameter, Tensor
 
 
 class Module:
@@ -28,8 +28,26 @@ class Module:
             object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, name, value)
 
+    #: integer/bool inputs are cast to the module's dtype at the call (set True in layers
+    #: that take indices, such as an embedding)
+    accepts_integer_input: bool = False
+
     def __call__(self, *args, **kwargs):
+        if not self.accepts_integer_input:
+            for a in args:
+                data = a.data if isinstance(a, Tensor) else a
+                if getattr(data, "dtype", None) is not None and data.dtype.kind in "biu":
+                    args = tuple(_float_input(self, a) for a in args)
+                    break
         return self.forward(*args, **kwargs)
+
+    @property
+    def dtype(self):
+        """The float dtype of the parameters (the default dtype for a parameter-less one)."""
+        for p in self.parameters():
+            if p.dtype.kind == "f":
+                return p.dtype
+        return backends.current().default_dtype
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -122,9 +140,13 @@ class Module:
                 value = backend.asarray(state[prefix + name])
                 object.__setattr__(module, name, value.copy())
 
-    def to(self, backend) -> "Module":
-        """Move every parameter and buffer to ``backend`` (name or Backend); returns self."""
-        target = backends.get(backend)
+    def to(self, target) -> "Module":
+        """Move every parameter and buffer to a backend (name or Backend), or cast the float
+        ones to a dtype (``model.to("float64")``); returns self."""
+        if not isinstance(target, backends.Backend) and str(target).lower() not in \
+                backends.NAMES + ("auto",):
+            return self._cast(target)
+        target = backends.get(target)
         for p in self.parameters():
             host = backends.backend_of(p.data).to_host(p.data)
             p.data = target.asarray(host)
@@ -134,6 +156,19 @@ class Module:
                 buf = getattr(module, name)
                 object.__setattr__(module, name,
                                    target.asarray(backends.backend_of(buf).to_host(buf)))
+        return self
+
+    def _cast(self, dtype) -> "Module":
+        name = backends.resolve_float_dtype(dtype, f"{type(self).__name__}.to")
+        for p in self.parameters():
+            if p.dtype.kind == "f":
+                p.data = p.data.astype(name)
+                p.grad = None
+        for module in self.modules():
+            for buf_name in module._buffers:
+                buf = getattr(module, buf_name)
+                if buf is not None and buf.dtype.kind == "f":
+                    object.__setattr__(module, buf_name, buf.astype(name))
         return self
 
     # -- training (thin wrappers over dlx.train; see there for the arguments) -----------------
@@ -172,3 +207,12 @@ class Module:
         for name, child in self.children():
             lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
         return "\n".join(lines) + ")" if len(lines) > 1 else f"{type(self).__name__}()"
+
+
+def _float_input(module: Module, x):
+    """Integer/bool inputs (Tensor or array) cast to ``module.dtype``; others unchanged."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind not in "biu":
+        return x
+    data = x.data if isinstance(x, Tensor) else backends.current().asarray(x)
+    return Tensor(data.astype(module.dtype))

@@ -45,7 +45,7 @@ class BatchNorm(Module):
     input_ndim = 2
     layout = "(m, n_features)"
 
-    def __init__(self, n_features: int, momentum: float = 0.9, eps: float = 1e-5):
+    def __init__(self, n_features: int, momentum: float = 0.9, eps: float = 1e-5, dtype=None):
         super().__init__()
         if int(n_features) <= 0:
             raise ConfigError(f"{type(self).__name__}: n_features must be positive, "
@@ -54,11 +54,13 @@ class BatchNorm(Module):
             raise ConfigError(f"{type(self).__name__}: need 0 <= momentum < 1 and eps > 0, "
                               f"got momentum={momentum}, eps={eps}")
         self.n_features, self.momentum, self.eps = int(n_features), float(momentum), float(eps)
-        xp, dtype = backends.current().xp, backends.current().default_dtype
-        self.gamma = Parameter(xp.ones((self.n_features,), dtype=dtype), name="gamma")
+        xp, default = backends.current().xp, backends.current().default_dtype
+        self.gamma = Parameter(xp.ones((self.n_features,), dtype=default), name="gamma")
         self.beta = Parameter(init.zeros((self.n_features,)), name="beta")
         self.register_buffer("running_mean", init.zeros((self.n_features,)))
-        self.register_buffer("running_var", xp.ones((self.n_features,), dtype=dtype))
+        self.register_buffer("running_var", xp.ones((self.n_features,), dtype=default))
+        if dtype is not None:
+            self.to(dtype)
 
     def forward(self, x):
         if x.ndim != self.input_ndim or x.shape[1] != self.n_features:

@@ -1,22 +1,29 @@
 """Classification metrics (course 3): accuracy, confusion matrix, precision, recall, F1.
 
-Inputs are label arrays on any backend (y_true, y_pred: (m,) integers); results are plain
+Inputs are label arrays on any backend (y_true, y_pred: (m,) integers; an (m, 1) column is
+taken as (m,), any other shape mismatch is a ShapeError); results are plain
 Python numbers or a host array for the confusion matrix.
 """
 
 from __future__ import annotations
 
 from dlx import backends
-from dlx.errors import ConfigError, ShapeError
+from dlx.errors import ConfigError, LabelError, ShapeError
+
+
+def _column(a):
+    """(m, 1) labels as (m,): the one reshape metrics allow."""
+    return a.reshape(-1) if a.ndim == 2 and a.shape[1] == 1 else a
 
 
 def _labels(y_true, y_pred):
     backend = backends.backend_of(y_pred)
     y_true, y_pred = backend.asarray(y_true), backend.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ShapeError(f"metrics need two (m,) label arrays, got {y_true.shape} and "
-                         f"{y_pred.shape}")
-    return backend, y_true, y_pred
+    t, p = _column(y_true), _column(y_pred)
+    if t.shape != p.shape or t.ndim != 1:
+        raise ShapeError(f"metrics need two (m,) label arrays (an (m, 1) column is taken as "
+                         f"(m,)), got {y_true.shape} and {y_pred.shape}")
+    return backend, t, p
 
 
 def accuracy(y_true, y_pred) -> float:
@@ -29,6 +36,11 @@ def confusion_matrix(y_true, y_pred, n_classes: int | None = None):
     """C[i, j] = number of examples of class i predicted as j; a host (K, K) int64 array."""
     backend, y_true, y_pred = _labels(y_true, y_pred)
     xp = backend.xp
+    for name, a in (("y_true", y_true), ("y_pred", y_pred)):
+        if a.dtype.kind not in "biu" or (a.size and int(a.min()) < 0):
+            raise LabelError(f"confusion_matrix: {name} must hold class labels >= 0 "
+                             f"(integers), got dtype {a.dtype}"
+                             + (f" with minimum {a.min()}" if a.size else ""))
     k = n_classes or int(max(int(y_true.max()), int(y_pred.max()))) + 1
     counts = xp.bincount(y_true.astype(xp.int64) * k + y_pred.astype(xp.int64), minlength=k * k)
     return backend.to_host(counts.reshape(k, k))

@@ -12,9 +12,12 @@ back to the host, the dev set is evaluated, the record goes into the History and
 callbacks run. ``train``/``dev`` are ``(X, y)`` pairs of host or device arrays, or objects
 with ``X`` and ``y`` attributes.
 
-The loss follows the task when ``loss="auto"``: integer labels and (m, K>1) outputs ->
-softmax cross-entropy; integer labels and (m, 1) outputs -> binary cross-entropy on the
-logit; float targets -> mean squared error. Models output logits (no final softmax).
+Each data set is checked once before the loop (X finite, targets that fit the model's
+output, labels in range; see :mod:`dlx.train.targets`), which also decides the loss for
+``loss="auto"``: class labels (m,)/(m, 1) or one-hot rows and (m, K>1) outputs -> softmax
+cross-entropy; 0/1 labels and one output -> binary cross-entropy; other float targets ->
+mean squared error. Models output logits, or probabilities when their last layer is a
+sigmoid/softmax (then the probability form of the loss is used).
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ import time
 import warnings
 
 from dlx import backends
-from dlx import functional as F
 from dlx.core import Tensor, no_grad
 from dlx.data.batches import MiniBatches
 from dlx.errors import CheckpointError, ConfigError, ShapeError
+from dlx.functional.targets import trusted_targets
 from dlx.optim import Adam, GradientDescent, Momentum, Optimizer, RMSprop
 from dlx.train.callbacks import NaNGuard
 from dlx.train.checkpoint import Checkpoint, load_checkpoint, restore, save_checkpoint
 from dlx.train.history import History
 from dlx.train.progress import Progress
+from dlx.train.targets import check_finite_rows, output_activation
+from dlx.train.targets import prepare as prepare_targets
 
 OPTIMIZERS = {"gd": GradientDescent, "sgd": GradientDescent, "momentum": Momentum,
               "rmsprop": RMSprop, "adam": Adam}
@@ -72,36 +77,8 @@ def make_optimizer(optimizer, params, lr: float | None = None) -> Optimizer:
 
 
 # -- loss and metric ------------------------------------------------------------------------------
-def _auto_loss(out, y):
-    if y.dtype.kind in "iu":
-        if out.ndim == 2 and out.shape[1] > 1:
-            return F.softmax_cross_entropy(out, y)
-        return F.binary_cross_entropy_with_logits(out, y)
-    return F.mean_squared_error(out, y)
-
-
-LOSSES = {"auto": _auto_loss, "softmax_cross_entropy": F.softmax_cross_entropy,
-          "binary_cross_entropy": F.binary_cross_entropy_with_logits,
-          "mse": F.mean_squared_error}
-
-
-def resolve_loss(loss):
-    """A callable ``loss(outputs: Tensor, y: device array) -> 0-d Tensor``."""
-    if callable(loss):
-        return loss
-    if loss not in LOSSES:
-        raise ConfigError(f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)} "
-                          "or a callable(outputs, y)")
-    return LOSSES[loss]
-
-
-def _n_correct(xp, out, y):
-    """Number of correct class predictions as a device 0-d array (None for float targets)."""
-    if y.dtype.kind not in "iu":
-        return None
-    pred = xp.argmax(out, axis=1) if out.ndim == 2 and out.shape[1] > 1 \
-        else (out.reshape(-1) > 0)
-    return (pred == y).sum()
+#: loss names fit/evaluate accept; the loss itself is decided per data set (dlx.train.targets)
+LOSSES = ("auto", "softmax_cross_entropy", "binary_cross_entropy", "mse")
 
 
 def _to_float(value) -> float | None:
@@ -113,13 +90,14 @@ def _to_float(value) -> float | None:
 class _Accumulator:
     """Sums of cost*m_b and correct predictions kept on the device until read."""
 
-    def __init__(self):
+    def __init__(self, task):
+        self.task = task
         self.cost, self.correct, self.m = 0.0, None, 0
 
     def add(self, xp, loss, out, y):
         n = y.shape[0]
         self.cost = self.cost + loss.data * n
-        correct = _n_correct(xp, out.data, y)
+        correct = self.task.n_correct(xp, out.data, y)
         if correct is not None:
             self.correct = correct if self.correct is None else self.correct + correct
         self.m += n
@@ -131,17 +109,31 @@ class _Accumulator:
                 "accuracy": None if correct is None else correct / self.m}
 
 
+def _checked_batches(name, model, data, loss, batch_size, shuffle):
+    """(Task, MiniBatches) of ``data``, checked once on the device (dlx.train.targets)."""
+    backend = backends.current()
+    X, y = as_xy(data, name)
+    X, y = backend.asarray(X), backend.asarray(y)
+    if X.dtype.kind == "f":
+        X = X.astype(model_dtype(model), copy=False)
+    if X.shape[0] == 0:
+        raise ShapeError(f"{name}: the data set is empty (0 examples)")
+    task, y = prepare_targets(name, model, X, y, loss)
+    return task, MiniBatches(X, y, batch_size=batch_size, shuffle=shuffle,
+                             dtype=model_dtype(model))
+
+
 # -- evaluation and prediction ------------------------------------------------------------------
-def _evaluate_batches(model, batches, loss_fn) -> dict:
+def _evaluate_batches(model, batches, task) -> dict:
     xp = backends.current().xp
-    acc = _Accumulator()
+    acc = _Accumulator(task)
     was_training = model.training
     model.eval()
     try:
-        with no_grad():
+        with no_grad(), trusted_targets():
             for xb, yb in batches:
                 out = model(Tensor(xb))
-                acc.add(xp, loss_fn(out, yb), out, yb)
+                acc.add(xp, task.loss(out, yb), out, yb)
     finally:
         model.train(was_training)
     return acc.read()
@@ -149,15 +141,19 @@ def _evaluate_batches(model, batches, loss_fn) -> dict:
 
 def evaluate(model, data, batch_size: int = 256, loss="auto") -> dict:
     """``{"cost": J, "accuracy": a}`` of ``model`` on ``data`` in evaluation mode (accuracy is
-    None for float targets). The cost is the data loss (no L2 term)."""
-    X, y = as_xy(data)
-    batches = MiniBatches(X, y, batch_size=batch_size, shuffle=False, dtype=model_dtype(model))
-    return _evaluate_batches(model, batches, resolve_loss(loss))
+    None for regression targets). The cost is the data loss (no L2 term). X and y are
+    checked once (finite, fitting targets; see dlx.train.targets)."""
+    task, batches = _checked_batches("evaluate", model, data, loss, batch_size, False)
+    return _evaluate_batches(model, batches, task)
 
 
-def _outputs(model, X, batch_size: int, transform):
-    """``transform(logits)`` over X in evaluation mode, concatenated on the device."""
+def _outputs(model, X, batch_size: int, transform, name: str):
+    """``transform(outputs)`` over X in evaluation mode, concatenated on the device."""
     backend = backends.current()
+    X = backend.asarray(X)
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ShapeError(f"{name}: X has no examples (shape {tuple(X.shape)})")
+    check_finite_rows(name, X)
     parts = []
     was_training = model.training
     model.eval()
@@ -171,28 +167,36 @@ def _outputs(model, X, batch_size: int, transform):
     return backend.to_host(backend.xp.concatenate(parts))
 
 
-def _probabilities(xp, z):
+def _probabilities(xp, z, from_logits: bool = True):
     if z.ndim == 2 and z.shape[1] > 1:
+        if not from_logits:
+            return z
         e = xp.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
-    p = 1.0 / (1.0 + xp.exp(-z.reshape(-1, 1)))
+    p = 1.0 / (1.0 + xp.exp(-z.reshape(-1, 1))) if from_logits else z.reshape(-1, 1)
     return xp.concatenate([1.0 - p, p], axis=1)
 
 
 def predict_proba(model, X, batch_size: int = 256):
     """Class probabilities, host array (m, K): softmax of the logits (for one logit, the
-    columns are [1 - sigmoid(z), sigmoid(z)])."""
-    return _outputs(model, X, batch_size, _probabilities)
+    columns are [1 - sigmoid(z), sigmoid(z)]); a model ending in softmax/sigmoid already
+    outputs them. X is checked once for NaN/infinite rows."""
+    from_logits = output_activation(model) is None
+    return _outputs(model, X, batch_size,
+                    lambda xp, z: _probabilities(xp, z, from_logits), "predict_proba")
 
 
 def predict(model, X, batch_size: int = 256):
-    """Predicted class labels, host int64 array (m,)."""
+    """Predicted class labels, host int64 array (m,): argmax over K outputs; for one output
+    1 where the logit is > 0 (the probability > 0.5 for a model ending in a sigmoid)."""
+    threshold = 0.0 if output_activation(model) is None else 0.5
+
     def labels(xp, z):
         if z.ndim == 2 and z.shape[1] > 1:
             return xp.argmax(z, axis=1).astype(xp.int64)
-        return (z.reshape(-1) > 0).astype(xp.int64)
+        return (z.reshape(-1) > threshold).astype(xp.int64)
 
-    return _outputs(model, X, batch_size, labels)
+    return _outputs(model, X, batch_size, labels, "predict")
 
 
 # -- training -------------------------------------------------------------------------------------
@@ -258,12 +262,10 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
     if int(epochs) < 0:
         raise ConfigError(f"fit: epochs must be >= 0, got {epochs}")
     backend = backends.current()
-    X, y = as_xy(train, "train")
-    dtype = model_dtype(model)
-    batches = MiniBatches(X, y, batch_size=batch_size, shuffle=shuffle, dtype=dtype)
-    dev_batches = None if dev is None else MiniBatches(
-        *as_xy(dev, "dev"), batch_size=eval_batch_size, shuffle=False, dtype=dtype)
-    loss_fn = resolve_loss(loss)
+    task, batches = _checked_batches("train", model, train, loss, batch_size, shuffle)
+    dev_task, dev_batches = (None, None) if dev is None else _checked_batches(
+        "dev", model, dev, loss, eval_batch_size, False)
+    loss_fn = task.loss
     opt = make_optimizer(optimizer, model.parameters(), lr)
     callbacks = list(callbacks)
     if not any(isinstance(cb, NaNGuard) for cb in callbacks):
@@ -294,10 +296,11 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
             report.start_epoch(trainer.epoch + 1)
             start = time.perf_counter()
             model.train()
-            acc = _Accumulator()
+            acc = _Accumulator(task)
             for xb, yb in batches:
                 out = model(Tensor(xb))
-                cost = loss_fn(out, yb)
+                with trusted_targets():
+                    cost = loss_fn(out, yb)
                 if regularized:
                     cost = cost + l2_penalty(model, l2, yb.shape[0] if dp is None else dp.batch_m)
                 opt.zero_grad()
@@ -315,7 +318,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
             if dp is not None:
                 dp.end_epoch()
             if dev_batches is not None:
-                dev_result = _evaluate_batches(model, dev_batches, loss_fn)
+                dev_result = _evaluate_batches(model, dev_batches, dev_task)
                 if dp is not None:
                     dev_result = dp.reduce_means(dev_result, dev_batches.m)
                 record.update({f"dev_{k}": v for k, v in dev_result.items()})
