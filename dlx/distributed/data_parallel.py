@@ -130,7 +130,8 @@ class DataParallel:
                               f"shared by {self.size} ranks")
         lo, hi = shard_bounds(batches.m, self.rank, self.size)
         return type(batches)(*[a[lo:hi] for a in batches.arrays],
-                             batch_size=batches.batch_size, shuffle=False)
+                             batch_size=batches.batch_size, shuffle=False,
+                             dtype=batches.arrays[0].dtype)
 
     def reduce_means(self, result: dict, m: int) -> dict:
         return reduce_means(self.comm, result, m)

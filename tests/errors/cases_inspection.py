@@ -1,7 +1,7 @@
 """Refused inputs of the inspection tools (retain_grad, record_caches, gradient checks,
 F.pad): ``CASES = {id: callable(tmp_path)}``, each performing one bad action that must raise.
 
-The ids, exception classes and messages are listed in docs/errors_inspection_rows.md.
+The ids, exception classes and messages are listed in docs/errors.md (section "Inspection tools").
 """
 
 import numpy as np
