@@ -33,10 +33,25 @@ TRAIN_DEFAULTS = {
 
 
 # -- shared helpers ------------------------------------------------------------------------------
-def _use_backend(name: str):
+def _use_backend(name: str | None):
+    """``--backend`` when given, else ``DLX_BACKEND`` (as the library), else auto."""
     import dlx.backends as B
 
-    return B.set_backend(name)
+    return B.set_backend(name if name is not None else B.env_backend_name("auto"))
+
+
+def _int_at_least(low: int):
+    """An argparse type: an int >= ``low`` (a clear usage error otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
 
 
 def _build_model(name: str, input_shape, n_classes: int, kwargs: dict):
@@ -47,12 +62,12 @@ def _build_model(name: str, input_shape, n_classes: int, kwargs: dict):
 
 def _load_trained(path):
     """(model, checkpoint, Preparation) from a checkpoint written by `dlx train`."""
-    from dlx.train.checkpoint import build_model, load_checkpoint
+    from dlx.train.checkpoint import load_model
     from dlx.train.prepare import Preparation
 
-    ckpt = load_checkpoint(path)
-    return build_model(ckpt), ckpt, Preparation.from_checkpoint(
-        ckpt.meta["info"].get("prep", {}), ckpt.extra)
+    model, ckpt = load_model(path)
+    return model, ckpt, Preparation.from_checkpoint(
+        ckpt.meta["info"].get("prep", {}), ckpt.extra, ckpt.model_config["input_shape"])
 
 
 def _accuracy_line(name: str, result: dict, m: int) -> str:
@@ -69,16 +84,17 @@ def add_train(subparsers, common):
     p.add_argument("--model", choices=MODELS, default="cnn")
     p.add_argument("--dataset", default="digits",
                    help="digits, breast-cancer, or a path to an .npz with arrays X and y")
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
+    p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="auto = cupy when a GPU works, else numpy; emulated = the CUDA kernels "
-                        "compiled for the CPU (debugging)")
-    p.add_argument("--epochs", type=int, help="total epochs (a resumed run continues up to it)")
-    p.add_argument("--batch-size", type=int)
+                        "compiled for the CPU (debugging); default: $DLX_BACKEND, else auto")
+    p.add_argument("--epochs", type=_int_at_least(0),
+                   help="total epochs (a resumed run continues up to it)")
+    p.add_argument("--batch-size", type=_int_at_least(1))
     p.add_argument("--lr", type=float, help="learning rate (initial, with --lr-decay)")
     p.add_argument("--lr-decay", type=float, metavar="BASE",
                    help="multiply the learning rate by BASE every epoch (1 = constant)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_int_at_least(0), default=0)
     p.add_argument("--out", default="runs/latest", help="output folder (default runs/latest)")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
                    help="continue from CHECKPOINT (default: OUT/checkpoint.npz)")
@@ -90,22 +106,30 @@ def add_train(subparsers, common):
 
 
 def cmd_train(args) -> int:
-    from dlx.optim import ExponentialDecay
-    from dlx.train import Checkpoint, LRScheduler, evaluate, fit
-    from dlx.train.prepare import Preparation, dataset_id, load_dataset, split
+    from dlx.train.prepare import check_labels, load_dataset, split
+    from dlx.train.rundir import RunDirectory
 
     started = time.perf_counter()
-    defaults = TRAIN_DEFAULTS[args.model]
-    epochs = args.epochs if args.epochs is not None else defaults["epochs"]
-    batch_size = args.batch_size or defaults["batch_size"]
-    lr = args.lr if args.lr is not None else defaults["lr"]
-    decay = args.lr_decay if args.lr_decay is not None else defaults["decay"]
     backend = _use_backend(args.backend)
     backend.seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    X, y = load_dataset(args.dataset)
+    check_labels(y, f"dataset {args.dataset}")
+    data = split(X, y)
+    with RunDirectory(args.out):  # one writer per run directory
+        return _train(args, data, backend, started)
 
-    data = split(*load_dataset(args.dataset))
+
+def _train(args, data, backend, started: float) -> int:
+    from dlx.optim import ExponentialDecay
+    from dlx.train import Checkpoint, LRScheduler, evaluate, fit
+    from dlx.train.prepare import Preparation, dataset_id
+
+    defaults = TRAIN_DEFAULTS[args.model]
+    epochs = args.epochs if args.epochs is not None else defaults["epochs"]
+    batch_size = args.batch_size if args.batch_size is not None else defaults["batch_size"]
+    lr = args.lr if args.lr is not None else defaults["lr"]
+    decay = args.lr_decay if args.lr_decay is not None else defaults["decay"]
+    out = Path(args.out)
     prep = Preparation.fit(data.X_train, "images" if args.model in CONV_MODELS else "features")
     train = (prep.apply(data.X_train), data.y_train)
     dev = (prep.apply(data.X_dev), data.y_dev)
@@ -162,7 +186,8 @@ def add_evaluate(subparsers, common):
     p.add_argument("checkpoint")
     p.add_argument("--dataset", help="default: the dataset the checkpoint was trained on")
     p.add_argument("--split", choices=("test", "dev", "train", "all"), default="test")
-    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="default: $DLX_BACKEND, else auto")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -192,14 +217,19 @@ def add_predict(subparsers, common):
     p.add_argument("input", help=".npz file with an array X (raw, as in the training data)")
     p.add_argument("--output", help="write labels and probabilities to a .npz or .csv file "
                                     "(default: print one label per line)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="default: $DLX_BACKEND, else auto")
     p.set_defaults(func=cmd_predict)
 
 
 def _read_inputs(path):
     from dlx.data.datasets import read_npz
 
-    return read_npz(path, ("X",), "input file")["X"]
+    X = read_npz(path, ("X",), "input file")["X"]
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ConfigError(f"input file {path}: X has no rows (shape {X.shape}); nothing to "
+                          "predict")
+    return X
 
 
 def _write_predictions(path: Path, labels, proba) -> None:
