@@ -43,6 +43,7 @@ from dlx.train.checkpoint_schema import (FORMAT, META, VERSION, canonical_checks
                                          check_member_names, check_meta, check_model_config)
 
 META_LIMIT = 64 * 2 ** 20  # bytes of JSON metadata a checkpoint may hold
+RNG_FAMILIES = ("numpy", "cupy-xorwow")  # generator families of the backends' RNG states
 
 
 @dataclass
@@ -265,9 +266,13 @@ def restore(ckpt: Checkpoint, model, optimizer=None, rng: bool = True) -> None:
     if optimizer is not None:
         optimizer.load_state_dict({"hyper": ckpt.meta["optimizer"],
                                    "arrays": ckpt.optimizer_arrays})
-    if rng and ckpt.meta.get("rng") is not None:
+    state = ckpt.meta.get("rng")
+    if rng and state is not None:
+        if state.get("family") not in RNG_FAMILIES:
+            raise CheckpointError(f"{ckpt.path}: the RNG state's family is "
+                                  f"{state.get('family')!r}; expected one of {RNG_FAMILIES}")
         try:
-            backends.current().set_rng_state(ckpt.meta["rng"])
+            backends.current().set_rng_state(state)
         except ConfigError as exc:
             warnings.warn(f"{ckpt.path}: RNG state not restored ({exc}); shuffling and "
                           "dropout continue from this backend's own generator", stacklevel=2)
