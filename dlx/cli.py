@@ -40,18 +40,12 @@ def _use_backend(name: str | None):
     return B.set_backend(name if name is not None else B.env_backend_name("auto"))
 
 
-def _int_at_least(low: int):
-    """An argparse type: an int >= ``low`` (a clear usage error otherwise)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
+def _check_at_least(args, minimums: dict) -> None:
+    """ConfigError unless every given option ``--name`` is an int >= its minimum."""
+    for name, low in minimums.items():
+        value = getattr(args, name.replace("-", "_"))
+        if value is not None and value < low:
+            raise ConfigError(f"--{name} must be >= {low}, got {value}")
 
 
 def _build_model(name: str, input_shape, n_classes: int, kwargs: dict):
@@ -87,14 +81,13 @@ def add_train(subparsers, common):
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="auto = cupy when a GPU works, else numpy; emulated = the CUDA kernels "
                         "compiled for the CPU (debugging); default: $DLX_BACKEND, else auto")
-    p.add_argument("--epochs", type=_int_at_least(0),
-                   help="total epochs (a resumed run continues up to it)")
-    p.add_argument("--batch-size", type=_int_at_least(1))
+    p.add_argument("--epochs", type=int, help="total epochs (a resumed run continues up to it)")
+    p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate (initial, with --lr-decay)")
     p.add_argument("--lr-decay", type=float, metavar="BASE",
                    help="multiply the learning rate by BASE every epoch (1 = constant)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/latest", help="output folder (default runs/latest)")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
                    help="continue from CHECKPOINT (default: OUT/checkpoint.npz)")
@@ -110,6 +103,7 @@ def cmd_train(args) -> int:
     from dlx.train.rundir import RunDirectory
 
     started = time.perf_counter()
+    _check_at_least(args, {"epochs": 0, "batch-size": 1, "seed": 0})
     backend = _use_backend(args.backend)
     backend.seed(args.seed)
     X, y = load_dataset(args.dataset)

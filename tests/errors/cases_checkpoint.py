@@ -7,7 +7,6 @@ check that fires is the one the row names, not the integrity digests in front of
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import zipfile
@@ -86,25 +85,6 @@ def run_cli(*argv):
         return main([*map(str, argv), "--debug"])
     finally:
         B.set_backend(previous)
-
-
-def cli_usage_error(*argv):
-    """argparse usage errors exit with status 2; re-raise them with the printed message."""
-    import contextlib
-
-    from dlx.cli import main
-
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in argv])
-        except SystemExit as exc:
-            raise UsageError(f"exit {exc.code}: {err.getvalue().strip()}") from None
-    raise AssertionError("no usage error")
-
-
-class UsageError(Exception):
-    """An argparse usage error (exit status 2), as seen by the cases."""
 
 
 def dataset(tmp_path, X, y):
@@ -305,11 +285,11 @@ def ckpt_model_config(tmp_path):
 
 
 def cli_batch_size_zero(tmp_path):
-    cli_usage_error("train", "--batch-size", 0, "--out", tmp_path)
+    run_cli("train", "--batch-size", 0, "--out", tmp_path)
 
 
 def cli_seed_negative(tmp_path):
-    cli_usage_error("train", "--seed", -1, "--out", tmp_path)
+    run_cli("train", "--seed", -1, "--out", tmp_path)
 
 
 def cli_backend_env(tmp_path):
