@@ -109,11 +109,11 @@ def npy(array, allow_pickle: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def bomb_archive(parts: dict, name: str) -> bytes:
-    """``parts`` with member ``name`` replaced by 1 GiB of zeros, deflated while streaming
-    (the fuzzer itself never holds the inflated bytes)."""
+def bomb_archive(parts: dict, name: str, size: int = BOMB_BYTES) -> bytes:
+    """``parts`` with member ``name`` replaced by ``size`` bytes of zeros, deflated while
+    streaming (the fuzzer itself never holds the inflated bytes)."""
     buf = io.BytesIO()
-    header = _bomb_header(BOMB_BYTES)
+    header = _bomb_header(size)
     with zipfile.ZipFile(buf, "w", allowZip64=True) as z:
         for member, raw in parts.items():
             if member != name:
@@ -124,7 +124,7 @@ def bomb_archive(parts: dict, name: str) -> bytes:
             with z.open(info, "w", force_zip64=True) as f:
                 f.write(header)
                 chunk = bytes(2 ** 22)
-                for _ in range((BOMB_BYTES) // len(chunk)):
+                for _ in range(size // len(chunk)):
                     f.write(chunk)
     return buf.getvalue()
 
@@ -322,7 +322,8 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(mutations: int, seed: int, workdir: Path, bombs: int = 2, say=print) -> dict:
+def run(mutations: int, seed: int, workdir: Path, bombs: int = 2, bomb_bytes: int = BOMB_BYTES,
+        say=print) -> dict:
     """Fuzz ``mutations`` times; returns the counts (and prints them with ``say``)."""
     with B.use("numpy"):
         original_path = make_checkpoint(workdir)
@@ -330,7 +331,7 @@ def run(mutations: int, seed: int, workdir: Path, bombs: int = 2, say=print) -> 
         original = original_path.read_bytes()
         rng = random.Random(seed)
         parts = members(original)
-        bomb_files = [bomb_archive(parts, name) for name in
+        bomb_files = [bomb_archive(parts, name, bomb_bytes) for name in
                       rng.sample(sorted(parts), min(bombs, len(parts)))] if bombs else []
         mutator = Mutator(original, rng, bomb_files)
         target = workdir / "mutated.npz"
