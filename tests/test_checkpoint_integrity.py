@@ -7,9 +7,9 @@ The refused inputs themselves (one per row of docs/errors.md) are in tests/error
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import pathlib
+import signal
 import zipfile
 
 import numpy as np
@@ -192,6 +192,18 @@ def test_next_save_removes_temporaries_of_killed_saves_only(tmp_path):
     assert C.load_checkpoint(tmp_path / "c.npz").epoch == 0
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_sigkills_leave_loadable_checkpoints_and_an_exact_resume(tmp_path):
+    """tools/sigkill_checkpoints.py with 3 kills (two inside a save, one at random)."""
+    lines = []
+    result = _tool("sigkill_checkpoints").run(kills=3, epochs=4, width=64, seed=0,
+                                              workdir=tmp_path, say=lines.append)
+    assert result["failures"] == [], "\n".join(lines)
+    assert result["identical_to_uninterrupted"]
+    assert result["temporaries_surviving_a_save"] == 0
+
+
 def test_the_run_lock_is_released_when_the_run_ends(tmp_path):
     from dlx.train.rundir import RunDirectory
 
@@ -253,3 +265,20 @@ def test_cli_train_honours_dlx_backend(capsys, tmp_path, monkeypatch):
     code, out, err = _cli(capsys, "train", "--model", "logreg", "--dataset", data, "--epochs", 1,
                           "--out", tmp_path / "run", "--backend", "numpy")
     assert code == 0 and "backend numpy" in out  # --backend wins over the variable
+
+
+def test_version_1_checkpoints_without_digests_still_load_with_every_other_check(tmp_path):
+    path, net, opt = trained(tmp_path)
+    meta, arrays = read_all(path)
+    for key in ("arrays", "checksum"):
+        meta.pop(key)
+    forge(path, dict(meta, version=1), arrays, consistent=False)
+    fresh = model()
+    from dlx.optim import Adam
+
+    ckpt = C.load_checkpoint(path, fresh, Adam(fresh.parameters(), lr=0.01))
+    assert ckpt.model_state["layers.0.W"].tobytes() == net.state_dict()["layers.0.W"].tobytes()
+    arrays.pop("optim/1.s")
+    forge(path, dict(meta, version=1), arrays, consistent=False)
+    with pytest.raises(CheckpointError, match="'optim/1.s' is missing"):
+        C.load_checkpoint(path, fresh, Adam(fresh.parameters(), lr=0.01))
