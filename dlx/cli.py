@@ -187,14 +187,15 @@ def add_evaluate(subparsers, common):
 
 def cmd_evaluate(args) -> int:
     from dlx.train import evaluate
-    from dlx.train.prepare import load_dataset, split
+    from dlx.train.prepare import check_labels, load_dataset, split
 
     _use_backend(args.backend)
     model, ckpt, prep = _load_trained(args.checkpoint)
     dataset = args.dataset or ckpt.meta["info"].get("dataset")
-    if not dataset:
+    if not dataset or not isinstance(dataset, str):
         raise ConfigError(f"{args.checkpoint} does not record its dataset; pass --dataset")
     X, y = load_dataset(dataset)
+    check_labels(y, f"dataset {dataset}")
     if args.split != "all":
         parts = split(X, y)
         X, y = getattr(parts, f"X_{args.split}"), getattr(parts, f"y_{args.split}")

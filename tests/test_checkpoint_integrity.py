@@ -282,3 +282,14 @@ def test_version_1_checkpoints_without_digests_still_load_with_every_other_check
     forge(path, dict(meta, version=1), arrays, consistent=False)
     with pytest.raises(CheckpointError, match="'optim/1.s' is missing"):
         C.load_checkpoint(path, fresh, Adam(fresh.parameters(), lr=0.01))
+
+
+def test_version_1_checkpoints_must_be_stored_uncompressed(tmp_path):
+    path, _, _ = trained(tmp_path)
+    meta, arrays = read_all(path)
+    for key in ("arrays", "checksum"):
+        meta.pop(key)
+    blob = np.frombuffer(json.dumps(dict(meta, version=1)).encode(), np.uint8)
+    np.savez_compressed(path, __meta__=blob, **arrays)
+    with pytest.raises(CheckpointError, match="version-1 checkpoints are stored uncompressed"):
+        C.load_checkpoint(path)

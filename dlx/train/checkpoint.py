@@ -123,6 +123,7 @@ def save_checkpoint(path, model, optimizer=None, *, epoch: int = 0, history=None
     meta["checksum"] = canonical_checksum(meta)
     blob = json.dumps(meta, allow_nan=True).encode("utf-8")
     arrays[META] = np.frombuffer(blob, dtype=np.uint8)
+    # looked up at call time, so a crash test can replace _write_archive
     return atomic_save(path, arrays, write=lambda f, a: _write_archive(f, a))
 
 
@@ -179,9 +180,14 @@ def _read_meta(archive: ArchiveReader, spec: MemberSpec | None) -> dict:
     return check_meta(path, meta)
 
 
-def _manifest_specs(path, meta: dict, specs: dict) -> dict:
+def _manifest_specs(archive: ArchiveReader, meta: dict, specs: dict) -> dict:
     """Member name -> sha256 (None in version 1), after matching the manifest to the headers."""
-    if meta["version"] < 2:
+    path = archive.path
+    if meta["version"] < 2:  # no manifest: sizes are bounded by the file itself
+        for name in specs:
+            if not archive.is_stored(name):
+                raise CheckpointError(f"{path}: member {name!r} is compressed; version-1 "
+                                      "checkpoints are stored uncompressed")
         return dict.fromkeys(specs)
     manifest = meta["arrays"]
     for name in sorted(set(manifest) | set(specs)):
@@ -225,7 +231,7 @@ def _load(path: Path, make_model, optimizer):
         check_member_names(path, archive.infos)
         specs = {name: archive.header(name) for name in archive.infos}
         meta = _read_meta(archive, specs.pop(META, None))
-        digests = _manifest_specs(path, meta, specs)
+        digests = _manifest_specs(archive, meta, specs)
         model = make_model(meta)
         check_members(path, {n: s.shape for n, s in specs.items()}, meta, model, optimizer)
         arrays = {}

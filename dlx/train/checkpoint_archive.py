@@ -157,6 +157,10 @@ class ArchiveReader:
         except _ZIP_ERRORS as exc:
             raise CheckpointError(f"{self.path}: member {name!r} is corrupted ({exc})") from None
 
+    def is_stored(self, name: str) -> bool:
+        """Whether member ``name`` is stored uncompressed (its size is bounded by the file)."""
+        return self.infos[name].compress_type == zipfile.ZIP_STORED
+
     def header(self, name: str) -> MemberSpec:
         """The parsed ``.npy`` header of ``name`` (reads at most MAX_HEADER bytes)."""
         size = self.infos[name].file_size
