@@ -293,3 +293,11 @@ def test_version_1_checkpoints_must_be_stored_uncompressed(tmp_path):
     np.savez_compressed(path, __meta__=blob, **arrays)
     with pytest.raises(CheckpointError, match="version-1 checkpoints are stored uncompressed"):
         C.load_checkpoint(path)
+
+
+def test_load_state_dict_refuses_a_buffer_of_the_wrong_shape():
+    net = model()
+    state = net.state_dict()
+    state["layers.1.running_var"] = np.ones((1, 6), np.float32)
+    with pytest.raises(CheckpointError, match=r"layers.1.running_var: saved shape \(1, 6\)"):
+        net.load_state_dict(state)
