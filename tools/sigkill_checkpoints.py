@@ -2,7 +2,7 @@
 resumed run must finish with the parameters of an uninterrupted run, and no temporary file
 may survive the next save.
 
-    python tools/sigkill_checkpoints.py --kills 50 [--epochs 40] [--width 512] [--seed 0]
+    python tools/sigkill_checkpoints.py --kills 50 [--epochs 80] [--width 512] [--seed 0]
 
 The run (a child process) trains an MLP (64-width-width-10) on the bundled digits with
 Adam, writing ``checkpoint.npz`` every epoch and ``best.npz`` on improvement, and resumes
@@ -100,8 +100,8 @@ def run(kills: int, epochs: int, width: int, seed: int, workdir: Path, say=print
     for k in range(kills):
         proc = child(out, epochs, width)
         proc.stdout.readline()  # "started": imports and data are done
-        if k % 2:  # a random moment
-            time.sleep(rng.uniform(0.0, max(0.2, one_run / 4)))
+        if k % 2:  # a random moment within about two epochs
+            time.sleep(rng.uniform(0.0, 2 * one_run / epochs))
         else:  # a moment inside a save: as soon as a new temporary file appears
             wait_for_temporary(out, set(left), proc)
         if proc.poll() is None:
@@ -151,7 +151,7 @@ def run(kills: int, epochs: int, width: int, seed: int, workdir: Path, say=print
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--width", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -85,8 +85,9 @@ def env_backend_name(default: str) -> str:
     is a ConfigError that names the variable."""
     name = os.environ.get("DLX_BACKEND", "").strip().lower() or default
     if name not in NAMES + ("auto",):
-        raise ConfigError(f"environment variable DLX_BACKEND={os.environ['DLX_BACKEND']!r} is "
-                          f"not a backend; expected one of {', '.join(NAMES + ('auto',))}")
+        raise ConfigError(f"environment variable DLX_BACKEND={os.environ['DLX_BACKEND']!r}: "
+                          f"unknown backend {name!r}; expected one of "
+                          f"{', '.join(NAMES + ('auto',))}")
     return name
 
 
