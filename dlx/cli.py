@@ -33,10 +33,19 @@ TRAIN_DEFAULTS = {
 
 
 # -- shared helpers ------------------------------------------------------------------------------
-def _use_backend(name: str):
+def _use_backend(name: str | None):
+    """``--backend`` when given, else ``DLX_BACKEND`` (as the library), else auto."""
     import dlx.backends as B
 
-    return B.set_backend(name)
+    return B.set_backend(name if name is not None else B.env_backend_name("auto"))
+
+
+def _check_at_least(args, minimums: dict) -> None:
+    """ConfigError unless every given option ``--name`` is an int >= its minimum."""
+    for name, low in minimums.items():
+        value = getattr(args, name.replace("-", "_"))
+        if value is not None and value < low:
+            raise ConfigError(f"--{name} must be >= {low}, got {value}")
 
 
 def _build_model(name: str, input_shape, n_classes: int, kwargs: dict):
@@ -47,12 +56,12 @@ def _build_model(name: str, input_shape, n_classes: int, kwargs: dict):
 
 def _load_trained(path):
     """(model, checkpoint, Preparation) from a checkpoint written by `dlx train`."""
-    from dlx.train.checkpoint import build_model, load_checkpoint
+    from dlx.train.checkpoint import load_model
     from dlx.train.prepare import Preparation
 
-    ckpt = load_checkpoint(path)
-    return build_model(ckpt), ckpt, Preparation.from_checkpoint(
-        ckpt.meta["info"].get("prep", {}), ckpt.extra)
+    model, ckpt = load_model(path)
+    return model, ckpt, Preparation.from_checkpoint(
+        ckpt.meta["info"].get("prep", {}), ckpt.extra, ckpt.model_config["input_shape"])
 
 
 def _accuracy_line(name: str, result: dict, m: int) -> str:
@@ -69,9 +78,9 @@ def add_train(subparsers, common):
     p.add_argument("--model", choices=MODELS, default="cnn")
     p.add_argument("--dataset", default="digits",
                    help="digits, breast-cancer, or a path to an .npz with arrays X and y")
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
+    p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="auto = cupy when a GPU works, else numpy; emulated = the CUDA kernels "
-                        "compiled for the CPU (debugging)")
+                        "compiled for the CPU (debugging); default: $DLX_BACKEND, else auto")
     p.add_argument("--epochs", type=int, help="total epochs (a resumed run continues up to it)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate (initial, with --lr-decay)")
@@ -92,22 +101,34 @@ def add_train(subparsers, common):
 
 
 def cmd_train(args) -> int:
-    from dlx.optim import ExponentialDecay
-    from dlx.train import Checkpoint, LRScheduler, fit
-    from dlx.train.prepare import Preparation, dataset_id, load_dataset, split
+    from dlx.train.prepare import check_labels, load_dataset, split
+    from dlx.train.rundir import RunDirectory
 
     started = time.perf_counter()
-    defaults = TRAIN_DEFAULTS[args.model]
-    epochs = args.epochs if args.epochs is not None else defaults["epochs"]
-    batch_size = args.batch_size or defaults["batch_size"]
-    lr = args.lr if args.lr is not None else defaults["lr"]
-    decay = args.lr_decay if args.lr_decay is not None else defaults["decay"]
+    _check_at_least(args, {"epochs": 0, "batch-size": 1, "seed": 0})
     backend = _use_backend(args.backend)
     backend.seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    X, y = load_dataset(args.dataset)
+    check_labels(y, f"dataset {args.dataset}")
+    data = split(X, y)
+    if _rank(args.distributed):  # only rank 0 writes (and locks) the run directory
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        return _train(args, data, backend, started)
+    with RunDirectory(args.out):  # one writer per run directory
+        return _train(args, data, backend, started)
 
-    data = split(*load_dataset(args.dataset))
+
+def _train(args, data, backend, started: float) -> int:
+    from dlx.optim import ExponentialDecay
+    from dlx.train import Checkpoint, LRScheduler, fit
+    from dlx.train.prepare import Preparation, dataset_id
+
+    defaults = TRAIN_DEFAULTS[args.model]
+    epochs = args.epochs if args.epochs is not None else defaults["epochs"]
+    batch_size = args.batch_size if args.batch_size is not None else defaults["batch_size"]
+    lr = args.lr if args.lr is not None else defaults["lr"]
+    decay = args.lr_decay if args.lr_decay is not None else defaults["decay"]
+    out = Path(args.out)
     prep = Preparation.fit(data.X_train, "images" if args.model in CONV_MODELS else "features")
     train = (prep.apply(data.X_train), data.y_train)
     dev = (prep.apply(data.X_dev), data.y_dev)
@@ -181,20 +202,22 @@ def add_evaluate(subparsers, common):
     p.add_argument("checkpoint")
     p.add_argument("--dataset", help="default: the dataset the checkpoint was trained on")
     p.add_argument("--split", choices=("test", "dev", "train", "all"), default="test")
-    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="default: $DLX_BACKEND, else auto")
     p.set_defaults(func=cmd_evaluate)
 
 
 def cmd_evaluate(args) -> int:
     from dlx.train import evaluate
-    from dlx.train.prepare import load_dataset, split
+    from dlx.train.prepare import check_labels, load_dataset, split
 
     _use_backend(args.backend)
     model, ckpt, prep = _load_trained(args.checkpoint)
     dataset = args.dataset or ckpt.meta["info"].get("dataset")
-    if not dataset:
+    if not dataset or not isinstance(dataset, str):
         raise ConfigError(f"{args.checkpoint} does not record its dataset; pass --dataset")
     X, y = load_dataset(dataset)
+    check_labels(y, f"dataset {dataset}")
     if args.split != "all":
         parts = split(X, y)
         X, y = getattr(parts, f"X_{args.split}"), getattr(parts, f"y_{args.split}")
@@ -211,14 +234,19 @@ def add_predict(subparsers, common):
     p.add_argument("input", help=".npz file with an array X (raw, as in the training data)")
     p.add_argument("--output", help="write labels and probabilities to a .npz or .csv file "
                                     "(default: print one label per line)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="default: $DLX_BACKEND, else auto")
     p.set_defaults(func=cmd_predict)
 
 
 def _read_inputs(path):
     from dlx.data.datasets import read_npz
 
-    return read_npz(path, ("X",), "input file")["X"]
+    X = read_npz(path, ("X",), "input file")["X"]
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ConfigError(f"input file {path}: X has no rows (shape {X.shape}); nothing to "
+                          "predict")
+    return X
 
 
 def _write_predictions(path: Path, labels, proba) -> None:

@@ -83,11 +83,22 @@ def get(name: str = "auto") -> Backend:
     return _instances[name]
 
 
+def env_backend_name(default: str) -> str:
+    """The backend ``DLX_BACKEND`` names (``default`` when unset or empty); an unknown name
+    is a ConfigError that names the variable."""
+    name = os.environ.get("DLX_BACKEND", "").strip().lower() or default
+    if name not in NAMES + ("auto",):
+        raise ConfigError(f"environment variable DLX_BACKEND={os.environ['DLX_BACKEND']!r}: "
+                          f"unknown backend {name!r}; expected one of "
+                          f"{', '.join(NAMES + ('auto',))}")
+    return name
+
+
 def current() -> Backend:
     """The active backend (first use: ``DLX_BACKEND``, else numpy)."""
     global _current
     if _current is None:
-        _current = get(os.environ.get("DLX_BACKEND", "numpy"))
+        _current = get(env_backend_name("numpy"))
     return _current
 
 

@@ -138,6 +138,10 @@ class Module:
         for prefix, module in self.named_modules():
             for name in module._buffers:
                 value = backend.asarray(state[prefix + name])
+                current = getattr(module, name)
+                if current is not None and value.shape != current.shape:
+                    raise CheckpointError(f"{prefix + name}: saved shape {value.shape}, model "
+                                          f"has {current.shape}")
                 object.__setattr__(module, name, value.copy())
 
     def to(self, target) -> "Module":

@@ -17,6 +17,8 @@ from dlx.optim.inplace import InPlaceOptimizer
 
 
 class Adam(InPlaceOptimizer):
+    state_keys = ("v", "s")  # per-parameter state arrays once a step is taken
+
     def __init__(self, params, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8):
         super().__init__(params, lr)

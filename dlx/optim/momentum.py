@@ -11,6 +11,8 @@ from dlx.optim.inplace import InPlaceOptimizer
 
 
 class Momentum(InPlaceOptimizer):
+    state_keys = ("v",)  # per-parameter state arrays once a step is taken
+
     def __init__(self, params, lr: float = 0.01, beta: float = 0.9,
                  bias_correction: bool = False):
         super().__init__(params, lr)

@@ -16,6 +16,10 @@ from dlx.errors import CheckpointError, ConfigError
 class Optimizer:
     """Holds the parameters to update, the learning rate and per-parameter state."""
 
+    #: per-parameter state arrays every parameter has once a step is taken (checkpoints
+    #: check them)
+    state_keys: tuple = ()
+
     def __init__(self, params, lr: float):
         self.params = list(params)
         if not self.params:

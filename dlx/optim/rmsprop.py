@@ -11,6 +11,8 @@ from dlx.optim.inplace import InPlaceOptimizer
 
 
 class RMSprop(InPlaceOptimizer):
+    state_keys = ("s",)  # per-parameter state arrays once a step is taken
+
     def __init__(self, params, lr: float = 0.001, beta2: float = 0.999, epsilon: float = 1e-8):
         super().__init__(params, lr)
         if not 0.0 <= beta2 < 1.0 or not epsilon > 0:

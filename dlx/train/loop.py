@@ -272,7 +272,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
         callbacks.append(NaNGuard())
     trainer = Trainer(model, opt, callbacks, int(epochs), checkpoint_info, checkpoint_arrays)
     if resume is not None:
-        ckpt = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume)
+        ckpt = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, model, opt)
         if ckpt.meta.get("optimizer") is None:
             raise CheckpointError(f"{ckpt.path}: holds no optimiser state; cannot resume")
         trainer.resume_from(ckpt)

@@ -18,8 +18,9 @@ import numpy as np  # host-side data preparation
 
 from dlx.data import load_breast_cancer, load_digits, load_npz, train_dev_test_split
 from dlx.data.normalize import Standardizer
-from dlx.errors import ConfigError, ShapeError
+from dlx.errors import CheckpointError, ConfigError, ShapeError
 
+LAYOUTS = ("features", "images")
 BUNDLED = {"digits": lambda: load_digits(), "breast-cancer": load_breast_cancer}
 SPLIT = {"dev": 0.1, "test": 0.2, "seed": 0}
 
@@ -78,16 +79,55 @@ class Preparation:
                 {"norm_mean": self.scaler.mean, "norm_std": self.scaler.std})
 
     @classmethod
-    def from_checkpoint(cls, info: dict, arrays: dict) -> "Preparation":
+    def from_checkpoint(cls, info: dict, arrays: dict, input_shape=None) -> "Preparation":
+        """The preparation a checkpoint records; with the model's ``input_shape``, the
+        statistics must have exactly the shape it implies (no broadcasting) and std > 0."""
         try:
-            scaler = Standardizer(axis=tuple(info["axis"]))
-            scaler.load_state_dict({"mean": arrays["norm_mean"], "std": arrays["norm_std"]})
-            return cls(info["layout"], scaler)
-        except KeyError as exc:
-            raise ConfigError(f"checkpoint lacks the data preparation record ({exc}); it was "
+            layout, axis = info["layout"], info["axis"]
+            mean, std = arrays["norm_mean"], arrays["norm_std"]
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"checkpoint lacks the data preparation record ({exc!r}); it was "
                               "not written by `dlx train`") from None
+        if layout not in LAYOUTS or not isinstance(axis, list) or \
+                any(not isinstance(a, int) or isinstance(a, bool) for a in axis):
+            raise CheckpointError(f"checkpoint preparation record: layout must be one of "
+                                  f"{LAYOUTS} and axis a list of ints, got {layout!r}, {axis!r}")
+        if input_shape is not None:
+            full = (1, *input_shape)
+            want = tuple(1 if i in axis else n for i, n in enumerate(full))
+            for name, value in (("norm_mean", mean), ("norm_std", std)):
+                if value.shape != want:
+                    raise CheckpointError(f"checkpoint member 'extra/{name}' has shape "
+                                          f"{value.shape}; a model with input shape "
+                                          f"{tuple(input_shape)} needs {want}")
+        if not np.all(std > 0):
+            raise CheckpointError("checkpoint member 'extra/norm_std' holds values <= 0; "
+                                  "expected standard deviations > 0")
+        scaler = Standardizer(axis=tuple(axis))
+        scaler.load_state_dict({"mean": mean, "std": std})
+        return cls(layout, scaler)
+
+
+def check_labels(y, what: str = "dataset") -> None:
+    """Class labels must be integers 0..K-1 (no ignore index: -100 is an error too)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ShapeError(f"{what}: y must be a vector of class labels (m,), got shape {y.shape}")
+    if y.size and y.min() < 0:
+        row = int(np.argmax(y < 0))
+        raise ConfigError(f"{what}: labels must be class indices 0..K-1; found {int(y[row])} "
+                          f"at row {row}")
 
 
 def split(X, y):
-    """The fixed train/dev/test split every ``dlx`` command uses."""
-    return train_dev_test_split(X, y, dev=SPLIT["dev"], test=SPLIT["test"], seed=SPLIT["seed"])
+    """The fixed train/dev/test split every ``dlx`` command uses; each part must hold at
+    least one example."""
+    parts = train_dev_test_split(X, y, dev=SPLIT["dev"], test=SPLIT["test"], seed=SPLIT["seed"])
+    sizes = {"train": len(parts.y_train), "dev": len(parts.y_dev), "test": len(parts.y_test)}
+    if min(sizes.values()) == 0:
+        raise ConfigError(f"dataset of {len(y)} examples is too small: the train/dev/test split "
+                          f"({1 - SPLIT['dev'] - SPLIT['test']:.0%}/{SPLIT['dev']:.0%}/"
+                          f"{SPLIT['test']:.0%}) leaves "
+                          + ", ".join(f"{k} {v}" for k, v in sizes.items())
+                          + "; every part needs at least one example")
+    return parts
