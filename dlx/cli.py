@@ -101,7 +101,7 @@ def add_train(subparsers, common):
 
 
 def cmd_train(args) -> int:
-    from dlx.train.prepare import check_labels, load_dataset, split
+    from dlx.train.prepare import load_dataset, split
     from dlx.train.rundir import RunDirectory
 
     started = time.perf_counter()
@@ -109,7 +109,6 @@ def cmd_train(args) -> int:
     backend = _use_backend(args.backend)
     backend.seed(args.seed)
     X, y = load_dataset(args.dataset)
-    check_labels(y, f"dataset {args.dataset}")
     data = split(X, y)
     if _rank(args.distributed):  # only rank 0 writes (and locks) the run directory
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -209,7 +208,7 @@ def add_evaluate(subparsers, common):
 
 def cmd_evaluate(args) -> int:
     from dlx.train import evaluate
-    from dlx.train.prepare import check_labels, load_dataset, split
+    from dlx.train.prepare import load_dataset, split
 
     _use_backend(args.backend)
     model, ckpt, prep = _load_trained(args.checkpoint)
@@ -217,7 +216,6 @@ def cmd_evaluate(args) -> int:
     if not dataset or not isinstance(dataset, str):
         raise ConfigError(f"{args.checkpoint} does not record its dataset; pass --dataset")
     X, y = load_dataset(dataset)
-    check_labels(y, f"dataset {dataset}")
     if args.split != "all":
         parts = split(X, y)
         X, y = getattr(parts, f"X_{args.split}"), getattr(parts, f"y_{args.split}")

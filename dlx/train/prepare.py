@@ -108,17 +108,6 @@ class Preparation:
         return cls(layout, scaler)
 
 
-def check_labels(y, what: str = "dataset") -> None:
-    """Class labels must be integers 0..K-1 (no ignore index: -100 is an error too)."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ShapeError(f"{what}: y must be a vector of class labels (m,), got shape {y.shape}")
-    if y.size and y.min() < 0:
-        row = int(np.argmax(y < 0))
-        raise ConfigError(f"{what}: labels must be class indices 0..K-1; found {int(y[row])} "
-                          f"at row {row}")
-
-
 def split(X, y):
     """The fixed train/dev/test split every ``dlx`` command uses; each part must hold at
     least one example."""
