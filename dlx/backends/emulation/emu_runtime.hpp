@@ -7,12 +7,21 @@
 // the cudaLaunchKernel-style array of pointers to each argument.
 //
 // Blocks run one after another. Inside a block, threads run in the order the schedule asks
-// (0 forward, 1 reverse, 2 random -- reshuffled at every barrier phase):
-//  * serial kernels (no __syncthreads in their source): each thread runs to completion;
-//  * cooperative kernels: each thread is a ucontext fiber with its own guarded stack; a
-//    fiber runs until it reaches __syncthreads() or returns, then the next one runs. When every
-//    live thread waits at the barrier, the next phase starts. A thread that exits while
-//    others wait at a barrier is reported as barrier divergence.
+// (0 forward, 1 reverse, 2 random -- reshuffled at every sweep):
+//  * serial kernels (no __syncthreads or warp primitive in their source): each thread runs to
+//    completion;
+//  * cooperative kernels: each thread is a ucontext fiber with its own guarded stack. The
+//    scheduler sweeps the runnable fibers in schedule order; a fiber runs until it reaches a
+//    synchronisation point or returns:
+//      - __syncthreads(): it waits until every live thread of the block is there; a thread
+//        that exits while others wait is reported as barrier divergence;
+//      - a warp primitive (__shfl*_sync, __ballot_sync, __syncwarp): the warp is the 32
+//        consecutive linear thread indices; the lane waits until every lane named in its
+//        mask has reached a warp primitive, then all of them exchange at once (lockstep at
+//        the exchange point, independent in between). The caller must be in its mask, every
+//        lane of the mask must exist and be alive and must call the same primitive with the
+//        same mask, a shuffle may only read a lane of the mask: anything else is an error.
+//    When no fiber can run and some still wait, the launch is reported as a deadlock.
 // AddressSanitizer is told about every stack switch, so sanitised builds work too.
 #ifndef DLX_EMU_RUNTIME_HPP
 #define DLX_EMU_RUNTIME_HPP
@@ -72,7 +81,7 @@ inline uint3 unflatten(unsigned linear, const dim3& dims) {
   return uint3{linear % dims.x, (linear / dims.x) % dims.y, linear / (dims.x * dims.y)};
 }
 
-// Runs the threads of one block as fibers that switch at each __syncthreads().
+// Runs the threads of one block as fibers that switch at each synchronisation point.
 class BlockRunner {
  public:
   explicit BlockRunner(unsigned n_threads) : fibers_(n_threads) {
@@ -88,42 +97,77 @@ class BlockRunner {
   BlockRunner(const BlockRunner&) = delete;
   BlockRunner& operator=(const BlockRunner&) = delete;
 
-  // Runs body() once per thread of the block; false (and last_error set) on divergence.
+  // Runs body() once per thread of the block; false (and last_error set) on an error.
   bool run(const std::function<void()>& body, long long schedule, std::mt19937_64& rng) {
     body_ = &body;
+    error_.clear();
     const unsigned n = static_cast<unsigned>(fibers_.size());
     for (unsigned t = 0; t < n; ++t) prepare(t);
-    unsigned live = n;
-    for (unsigned phase = 0; live > 0; ++phase) {
-      unsigned waiting = 0, exited = 0;
+    unsigned finished = 0;
+    for (unsigned sweep = 0; finished < n; ++sweep) {
+      bool ran = false;
       for (unsigned t : visit_order(n, schedule, rng)) {
-        if (fibers_[t].finished) continue;
+        if (fibers_[t].state != kRunnable) continue;
+        ran = true;
         resume(t);
-        if (fibers_[t].finished) {
-          ++exited;
-          --live;
-        } else {
-          ++waiting;
-          fibers_[t].waiting = false;
+        if (!error_.empty()) return fail();
+        if (fibers_[t].state == kFinished) {
+          ++finished;
+          fail_if_named_by_waiting_lane(t);
+        } else if (fibers_[t].state == kAtWarp) {
+          complete_warp_group(t);
         }
+        if (!error_.empty()) return fail();
       }
-      if (waiting > 0 && exited > 0) {
-        last_error = "barrier divergence: " + std::to_string(exited) +
-                     " thread(s) of a block returned while " + std::to_string(waiting) +
-                     " waited at __syncthreads() (barrier phase " + std::to_string(phase) + ")";
-        return false;
+      if (ran || finished == n) continue;
+      // nobody could run: a block barrier releases, or the block is stuck
+      unsigned at_barrier = 0, at_warp = 0;
+      for (const Fiber& f : fibers_) {
+        at_barrier += f.state == kAtBarrier;
+        at_warp += f.state == kAtWarp;
       }
+      if (at_warp > 0) {
+        error_ = "deadlock: " + std::to_string(at_warp) + " thread(s) wait at a warp primitive "
+                 "for lanes that never reach one (" + std::to_string(at_barrier) +
+                 " wait at __syncthreads(), sweep " + std::to_string(sweep) + ")";
+        return fail();
+      }
+      if (finished > 0) {
+        error_ = "barrier divergence: " + std::to_string(finished) +
+                 " thread(s) of a block returned while " + std::to_string(at_barrier) +
+                 " waited at __syncthreads() (sweep " + std::to_string(sweep) + ")";
+        return fail();
+      }
+      for (Fiber& f : fibers_) f.state = kRunnable;
     }
     return true;
   }
 
   // Called from a fiber at __syncthreads(): hand control back to the scheduler.
   void wait_at_barrier() {
+    fibers_[current_].state = kAtBarrier;
+    yield();
+  }
+
+  // Called from a fiber at a warp primitive; returns the exchanged bits once the group met.
+  unsigned long long warp_exchange(int op, unsigned mask, unsigned long long bits, int arg,
+                                   int width) {
     Fiber& f = fibers_[current_];
-    f.waiting = true;
-    start_switch(&f.fake_stack, main_bottom_, main_size_);
-    swapcontext(&f.context, &main_context_);
-    finish_switch(f.fake_stack, &main_bottom_, &main_size_);
+    const unsigned lane = current_ % 32;
+    if (!(mask >> lane & 1u)) {
+      error_ = "thread " + std::to_string(current_) + " (lane " + std::to_string(lane) +
+               ") called a warp primitive with mask " + hex(mask) + " that leaves it out";
+    } else if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
+      error_ = "shuffle width must be a power of 2 in [1, 32], got " + std::to_string(width);
+    }
+    if (!error_.empty()) {
+      f.state = kFailed;
+      yield();
+    }
+    f.op = op, f.mask = mask, f.bits = bits, f.arg = arg, f.width = width;
+    f.state = kAtWarp;
+    yield();
+    return f.result;
   }
 
  private:
@@ -132,17 +176,35 @@ class BlockRunner {
 #else
   static constexpr std::size_t kStackSize = 128 * 1024;
 #endif
+  enum State { kRunnable, kAtBarrier, kAtWarp, kFinished, kFailed };
   struct Fiber {
     ucontext_t context;
-    bool finished = false, waiting = false;
+    State state = kRunnable;
     void* fake_stack = nullptr;
+    int op = 0, arg = 0, width = 32;  // the pending warp primitive
+    unsigned mask = 0;
+    unsigned long long bits = 0, result = 0;
   };
+  static constexpr const char* kOpNames[] = {"__shfl_sync", "__shfl_xor_sync", "__shfl_down_sync",
+                                             "__shfl_up_sync", "__ballot_sync", "__syncwarp"};
+
+  static std::string hex(unsigned v) {
+    static const char* digits = "0123456789abcdef";
+    std::string out = "0x";
+    for (int shift = 28; shift >= 0; shift -= 4) out += digits[(v >> shift) & 15u];
+    return out;
+  }
+
+  bool fail() {
+    last_error = error_;
+    return false;
+  }
 
   char* stack_of(unsigned t) const { return region_ + kStackSize * t; }
 
   void prepare(unsigned t) {
     Fiber& f = fibers_[t];
-    f.finished = f.waiting = false;
+    f.state = kRunnable;
     f.fake_stack = nullptr;
     getcontext(&f.context);
     f.context.uc_stack.ss_sp = stack_of(t) + page_;
@@ -160,6 +222,81 @@ class BlockRunner {
     finish_switch(main_fake, nullptr, nullptr);
   }
 
+  void yield() {
+    Fiber& f = fibers_[current_];
+    start_switch(&f.fake_stack, main_bottom_, main_size_);
+    swapcontext(&f.context, &main_context_);
+    finish_switch(f.fake_stack, &main_bottom_, &main_size_);
+  }
+
+  // The lanes (linear thread indices) of t's warp named in mask.
+  std::vector<unsigned> group_of(unsigned t, unsigned mask) const {
+    std::vector<unsigned> lanes;
+    const unsigned base = t - t % 32;
+    for (unsigned l = 0; l < 32; ++l)
+      if (mask >> l & 1u) lanes.push_back(base + l);
+    return lanes;
+  }
+
+  // A lane that exits while a lane of its warp waits for it in a warp primitive.
+  void fail_if_named_by_waiting_lane(unsigned t) {
+    const unsigned base = t - t % 32;
+    for (unsigned u = base; u < base + 32 && u < fibers_.size(); ++u) {
+      const Fiber& f = fibers_[u];
+      if (f.state == kAtWarp && (f.mask >> (t % 32) & 1u)) {
+        error_ = "thread " + std::to_string(t) + " exited while thread " + std::to_string(u) +
+                 " waits for it in " + kOpNames[f.op] + " (mask " + hex(f.mask) + ")";
+        return;
+      }
+    }
+  }
+
+  // If every lane named by t's mask has arrived, check they agree and exchange.
+  void complete_warp_group(unsigned t) {
+    const Fiber& me = fibers_[t];
+    const std::vector<unsigned> lanes = group_of(t, me.mask);
+    for (unsigned u : lanes) {
+      if (u >= fibers_.size() || fibers_[u].state == kFinished) {
+        error_ = "thread " + std::to_string(t) + " calls " + kOpNames[me.op] + " with mask " +
+                 hex(me.mask) + " naming lane " + std::to_string(u % 32) + ", which " +
+                 (u >= fibers_.size() ? "does not exist in this block" : "has exited");
+        return;
+      }
+      if (fibers_[u].state != kAtWarp) return;  // not all there yet
+    }
+    for (unsigned u : lanes) {
+      const Fiber& f = fibers_[u];
+      if (f.op != me.op || f.mask != me.mask || f.width != me.width) {
+        error_ = "threads " + std::to_string(t) + " and " + std::to_string(u) + " of a warp meet "
+                 "at different warp primitives: " + kOpNames[me.op] + " mask " + hex(me.mask) +
+                 " vs " + kOpNames[f.op] + " mask " + hex(f.mask);
+        return;
+      }
+    }
+    unsigned long long ballot = 0;
+    for (unsigned u : lanes) ballot |= (fibers_[u].bits != 0 ? 1ull : 0ull) << (u % 32);
+    const unsigned base = t - t % 32;
+    for (unsigned u : lanes) {
+      Fiber& f = fibers_[u];
+      const int lane = static_cast<int>(u % 32), w = f.width, seg = lane - lane % w;
+      int src = lane;
+      switch (f.op) {
+        case kShflIdx: src = seg + ((f.arg % w) + w) % w; break;
+        case kShflXor: src = lane ^ f.arg; if (src < seg || src >= seg + w) src = lane; break;
+        case kShflDown: src = lane + f.arg; if (src >= seg + w) src = lane; break;
+        case kShflUp: src = lane - f.arg; if (src < seg) src = lane; break;
+        default: break;
+      }
+      if (src < 0 || src >= 32 || !(f.mask >> src & 1u)) {
+        error_ = "thread " + std::to_string(u) + " reads lane " + std::to_string(src) + " in " +
+                 kOpNames[f.op] + ", outside its mask " + hex(f.mask);
+        return;
+      }
+      f.result = f.op == kBallot ? ballot : fibers_[base + src].bits;
+    }
+    for (unsigned u : lanes) fibers_[u].state = kRunnable;
+  }
+
   static void fiber_main();
 
   std::vector<Fiber> fibers_;
@@ -169,6 +306,7 @@ class BlockRunner {
   const void* main_bottom_ = nullptr;
   std::size_t main_size_ = 0;
   unsigned current_ = 0;
+  std::string error_;
   const std::function<void()>* body_ = nullptr;
 
  public:
@@ -179,7 +317,7 @@ inline void BlockRunner::fiber_main() {
   BlockRunner* self = active;
   finish_switch(nullptr, &self->main_bottom_, &self->main_size_);
   (*self->body_)();
-  self->fibers_[self->current_].finished = true;
+  self->fibers_[self->current_].state = kFinished;
   start_switch(nullptr, self->main_bottom_, self->main_size_);  // this fiber is done
   setcontext(&self->main_context_);
 }
@@ -190,6 +328,15 @@ inline void sync_threads() {
     return;
   }
   BlockRunner::active->wait_at_barrier();
+}
+
+inline unsigned long long warp_exchange(int op, unsigned mask, unsigned long long bits, int arg,
+                                        int width) {
+  if (BlockRunner::active == nullptr) {
+    last_error = "a warp primitive was reached in a kernel launched serially (emulator bug)";
+    return bits;
+  }
+  return BlockRunner::active->warp_exchange(op, mask, bits, arg, width);
 }
 
 template <typename... Args, std::size_t... I>
