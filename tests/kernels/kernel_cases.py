@@ -35,6 +35,7 @@ SOFTMAX_CASES = {
     "weights": (41, 7, "ignore-some", -100, True),
     "all-ignored": (9, 3, "ignore-all", -1, False),
     "out-of-range-labels": (6, 4, [0, 4, 1, -5, 3, -100], -100, False),
+    "block-per-row": (5, 1500, "ignore-some", -100, True),  # k > 1024: a block per row
 }
 
 
