@@ -126,11 +126,14 @@ class KernelBackend(Backend):
         self._launch_elementwise(module, name, dtype, n_items, (*arrays, *g.args(name[len(kernel):])))
         return name
 
-    def _row_team(self, k: int) -> tuple[str, int, int]:
-        """(team, threads per block, rows per block) for softmax rows of ``k`` classes."""
+    def _row_team(self, m: int, k: int) -> tuple[str, int, int]:
+        """(team, threads per block, rows per block) for ``m`` softmax rows of ``k`` classes:
+        a warp per row in blocks of at most ``block_size`` threads, fewer warps per block
+        when that leaves SMs idle; or a block per row."""
         if k <= self.warp_max_classes:
-            block = max(lc.WARP, lc.round_up(self.block_size, lc.WARP))
-            return "warp", block, block // lc.WARP
+            warps = max(1, lc.round_up(self.block_size, lc.WARP) // lc.WARP)
+            warps = max(1, min(warps, -(-m // self.device_limits().sm_count)))
+            return "warp", warps * lc.WARP, warps
         return "block", lc.row_block_threads(k, self.device_limits()), 1
 
     def _contiguous(self, a, dtype=None):
@@ -210,7 +213,7 @@ class KernelBackend(Backend):
         has_weight = sample_weight is not None
         weight = (self._matching(op, "sample_weight", sample_weight, (m,), z.dtype)
                   if has_weight else self.xp.empty(0, dtype=z.dtype))
-        team, block, rows_per_block = self._row_team(k)
+        team, block, rows_per_block = self._row_team(m, k)
         grid = lc.grid_size(m, rows_per_block, block, self.device_limits(), self.max_blocks)
         lse = self.xp.empty(m, dtype=z.dtype)
         scale = self.xp.empty(m, dtype=z.dtype)
@@ -239,7 +242,7 @@ class KernelBackend(Backend):
         dz = self.xp.empty_like(z)
         if m == 0:
             return dz
-        team, block, rows_per_block = self._row_team(k)
+        team, block, rows_per_block = self._row_team(m, k)
         grid = lc.grid_size(m, rows_per_block, block, self.device_limits(), self.max_blocks)
         self._launch("softmax_ce", f"softmax_ce_bwd_{team}", z.dtype, grid, block,
                      (z, lse, t, scale, gloss, dz, np.int64(m), np.int64(k),
