@@ -63,3 +63,24 @@ def test_planning_backend_computes_nothing():
     y, argmax = be.maxpool_fwd(np.ones((1, 1, 4, 4), np.float32), 2, 2, 0)
     assert [x.kernel for x in be.launches] == ["maxpool_fwd_i32_f32"]
     assert y.shape == (1, 1, 2, 2) and argmax.shape == (1, 1, 2, 2)
+
+
+def test_gpu_report_text_shows_fractions_syncs_and_errors():
+    from dlx.bench import gpu_check
+
+    rows = cm.cost_rows()
+    total = cm.row_totals(rows)["softmax CE fwd+bwd 256x1000"]["bytes"]
+    report = {"gpu": {"device": "Test GPU"}, "peak_bandwidth": 4e12, "peak_source": "test",
+              "parity": {"ran": True, "summary": "58 passed"},
+              "syncs_per_step": {"lenet5 b64": {"host_seconds": 0.01, "probe_seconds": 0.2,
+                                                "host_synchronisations": 0}},
+              "steps": {"lenet5 b64": {"dlx_seconds": 0.002, "torch": "PyTorch has no CUDA"}},
+              "errors": {"step resnet": "RuntimeError: boom"},
+              "cost_model": {"device": "Test GPU", "launches": rows, "measured": {
+                  "softmax CE fwd+bwd 256x1000": {"seconds": total / 2e12, "peak_bandwidth": 4e12,
+                                                  "device": "Test GPU"}}}}
+    text = gpu_check._gpu_text(report)
+    assert "host synchronisations per lenet5 b64 step: 0" in text
+    assert "ERROR in step resnet: RuntimeError: boom" in text
+    line = next(x for x in text.splitlines() if x.startswith("softmax CE fwd+bwd 256x1000"))
+    assert line.rstrip().endswith("2000  50%")

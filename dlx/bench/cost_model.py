@@ -217,8 +217,9 @@ def render(rows: list[dict], measured: dict[str, dict] | None = None) -> str:
             m = measured.get(line[0])
             if m:
                 gbs = totals[line[0]]["bytes"] / m["seconds"] / 1e9
-                line += [f"{m['seconds'] * 1e6:.1f}", f"{gbs:.0f}",
-                         f"{gbs * 1e9 / m['peak_bandwidth']:.0%}"]
+                fraction = (f"{gbs * 1e9 / m['peak_bandwidth']:.0%}" if m.get("peak_bandwidth")
+                            else "n/a")
+                line += [f"{m['seconds'] * 1e6:.1f}", f"{gbs:.0f}", fraction]
     widths = [max(len(x[i]) if i < len(x) else 0 for x in [header] + lines)
               for i in range(len(header))]
     out = ["  ".join(c.ljust(w) for c, w in zip(x, widths)).rstrip() for x in [header] + lines]
@@ -229,13 +230,24 @@ def render(rows: list[dict], measured: dict[str, dict] | None = None) -> str:
 
 
 # -- the section of a dlx bench result --------------------------------------------------------
-def device_peak_bandwidth(cupy) -> float:
-    """Bytes/s of the current GPU's DRAM: 2 (double data rate) x memory clock x bus width,
-    from cudaDevAttrMemoryClockRate (kHz) and cudaDevAttrGlobalMemoryBusWidth (bits)."""
+def device_peak_bandwidth(cupy) -> tuple[float | None, str]:
+    """(bytes/s, source) of the current GPU's DRAM: 2 (double data rate) x memory clock x bus
+    width from cudaDevAttrMemoryClockRate (kHz) and cudaDevAttrGlobalMemoryBusWidth (bits);
+    the datasheet figure of :data:`PEAKS` when the attributes are not available."""
     device = cupy.cuda.Device().id
-    clock_khz = cupy.cuda.runtime.deviceGetAttribute(36, device)
-    bus_bits = cupy.cuda.runtime.deviceGetAttribute(37, device)
-    return 2.0 * clock_khz * 1e3 * bus_bits / 8
+    try:
+        clock_khz = cupy.cuda.runtime.deviceGetAttribute(36, device)
+        bus_bits = cupy.cuda.runtime.deviceGetAttribute(37, device)
+        if clock_khz > 0 and bus_bits > 0:
+            return 2.0 * clock_khz * 1e3 * bus_bits / 8, "2 x memory clock x bus width"
+    except Exception:  # attribute removed in this CUDA version: fall back to the name
+        pass
+    name = cupy.cuda.runtime.getDeviceProperties(device)["name"]
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    for key, peak in PEAKS.items():
+        if key in name:
+            return peak.bandwidth, peak.source
+    return None, f"unknown for {name}"
 
 
 def section(result: dict) -> dict:
@@ -247,7 +259,7 @@ def section(result: dict) -> dict:
     if "cupy" in result["columns"] and "cupy" not in result.get("absent", {}):
         gpu = backends.get("cupy")
         limits, device = gpu.device_limits(), gpu.describe()["device"]
-        bandwidth = device_peak_bandwidth(gpu.xp)
+        bandwidth, _ = device_peak_bandwidth(gpu.xp)
         for row in result["rows"]:
             cell = row["cells"].get("cupy")
             if row["name"] in KERNEL_ROWS and cell:

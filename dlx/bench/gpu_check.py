@@ -71,23 +71,37 @@ def main(argv=None) -> int:
 def _gpu_report() -> dict:
     gpu = backends.get("cupy")
     cp = gpu.xp
-    bandwidth = cost_model.device_peak_bandwidth(cp)
-    report = {"gpu": gpu.describe(), "peak_bandwidth": bandwidth,
-              "peak_source": "2 x cudaDevAttrMemoryClockRate x cudaDevAttrGlobalMemoryBusWidth"}
-    report["parity"] = _parity_suite()
+    bandwidth, source = cost_model.device_peak_bandwidth(cp)
+    report = {"gpu": gpu.describe(), "peak_bandwidth": bandwidth, "peak_source": source,
+              "errors": {}}
+    report["parity"] = _stage(report, "parity", _parity_suite, {"ran": False})
     measured = {}
     with backends.use(gpu):
         for row, build in cost_model.KERNEL_ROWS.items():
-            measured[row] = {"seconds": _event_time(cp, build(gpu)),
-                             "peak_bandwidth": bandwidth, "device": report["gpu"]["device"]}
-        report["syncs_per_step"] = {key: _syncs_per_step(gpu, key, batch)
-                                    for key, batch in (("lenet5", 64), ("resnet", 32))}
-        report["steps"] = {f"{key} b{batch}": _step_vs_torch(gpu, key, batch)
-                           for key, batch in (("lenet5", 64), ("resnet", 32))}
+            seconds = _stage(report, row, lambda: _event_time(cp, build(gpu)), None)
+            if seconds is not None:
+                measured[row] = {"seconds": seconds, "peak_bandwidth": bandwidth,
+                                 "device": report["gpu"]["device"]}
+        models = (("lenet5", 64), ("resnet", 32))
+        report["syncs_per_step"] = {
+            f"{k} b{b}": _stage(report, f"syncs {k}", lambda: _syncs_per_step(gpu, k, b), {})
+            for k, b in models}
+        report["steps"] = {f"{k} b{b}": _stage(report, f"step {k}",
+                                               lambda: _step_vs_torch(gpu, k, b), {})
+                           for k, b in models}
     report["cost_model"] = {"device": report["gpu"]["device"],
                             "launches": cost_model.cost_rows(limits=gpu.device_limits()),
                             "measured": measured}
     return report
+
+
+def _stage(report: dict, name: str, fn, default):
+    """``fn()``, or ``default`` with the error recorded: one failing stage keeps the rest."""
+    try:
+        return fn()
+    except Exception as exc:  # reported in the JSON and the table, never hidden
+        report["errors"][name] = f"{type(exc).__name__}: {exc}"
+        return default
 
 
 def _parity_suite() -> dict:
@@ -121,10 +135,12 @@ def _syncs_per_step(gpu, key: str, batch: int) -> dict:
     cp = gpu.xp
     step = dlx_adam_step(key, batch)()
     step()
-    gpu.synchronize()
     spin = cp.RawKernel(_SPIN, "dlx_spin")
-    rate_khz = cp.cuda.runtime.deviceGetAttribute(13, cp.cuda.Device().id)  # cudaDevAttrClockRate
-    spin((1,), (1,), (cp.int64(int(PROBE_SECONDS * rate_khz * 1e3)),))
+    calibration = int(2e7)
+    seconds = _event_time(cp, lambda: spin((1,), (1,), (cp.int64(calibration),)), 1, 3)
+    cycles = int(calibration * PROBE_SECONDS / seconds)
+    gpu.synchronize()
+    spin((1,), (1,), (cp.int64(cycles),))
     t0 = time.perf_counter()
     step()
     host = time.perf_counter() - t0
@@ -165,16 +181,21 @@ def _step_vs_torch(gpu, key: str, batch: int) -> dict:
 
 
 def _gpu_text(report: dict) -> str:
+    peak = report["peak_bandwidth"]
     lines = [f"GPU check on {report['gpu']['device']} (peak DRAM bandwidth "
-             f"{report['peak_bandwidth'] / 1e9:.0f} GB/s: {report['peak_source']})"]
+             f"{peak / 1e9:.0f} GB/s: {report['peak_source']})" if peak else
+             f"GPU check on {report['gpu']['device']} (peak bandwidth {report['peak_source']})"]
     parity = report["parity"]
-    lines.append(f"parity suite: {parity.get('summary') or parity.get('why')}")
-    for key, s in report["syncs_per_step"].items():
-        lines.append(f"host synchronisations per {key} step: {s['host_synchronisations']} "
-                     f"(host {s['host_seconds'] * 1e3:.1f} ms under a {PROBE_SECONDS * 1e3:.0f} "
-                     "ms device spin)")
+    lines.append(f"parity suite: {parity.get('summary') or parity.get('why') or 'not run'}")
+    for name, s in report["syncs_per_step"].items():
+        if s:
+            lines.append(f"host synchronisations per {name} step: {s['host_synchronisations']} "
+                         f"(host {s['host_seconds'] * 1e3:.1f} ms under a "
+                         f"{PROBE_SECONDS * 1e3:.0f} ms device spin)")
     for name, s in report["steps"].items():
-        torch_part = (f", PyTorch {s['torch_seconds'] * 1e3:.2f} ms, ratio {s['ratio']:.2f}"
-                      if "torch_seconds" in s else f", PyTorch: {s['torch']}")
-        lines.append(f"Adam step {name}: dlx {s['dlx_seconds'] * 1e3:.2f} ms{torch_part}")
+        if s:
+            torch_part = (f", PyTorch {s['torch_seconds'] * 1e3:.2f} ms, ratio {s['ratio']:.2f}"
+                          if "torch_seconds" in s else f", PyTorch: {s['torch']}")
+            lines.append(f"Adam step {name}: dlx {s['dlx_seconds'] * 1e3:.2f} ms{torch_part}")
+    lines += [f"ERROR in {stage}: {why}" for stage, why in report["errors"].items()]
     return "\n".join(lines) + "\n\n" + cost_model.render_section(report["cost_model"])
