@@ -150,7 +150,9 @@ def softmax_ce_fwd(z, t, ignore_index=-100, sample_weight=None):
     """Stable softmax cross-entropy; see :mod:`dlx.backends.base` for the contract."""
     m, k = z.shape
     zmax = z.max(axis=1, keepdims=True)
-    lse = zmax[:, 0] + np.log(np.exp(z - zmax).sum(axis=1))
+    e = np.subtract(z, zmax)
+    np.exp(e, out=e)
+    lse = zmax[:, 0] + np.log(e.sum(axis=1))
     valid = t != ignore_index
     in_range = (t >= 0) & (t < k)
     picked = z[np.arange(m), np.where(in_range, t, 0)]
@@ -167,8 +169,11 @@ def softmax_ce_bwd(z, lse, t, scale, gloss, ignore_index=-100):
     """dz = (exp(z - lse) - onehot(t)) * scale[:, None] * gloss; ignored rows are zero."""
     m, k = z.shape
     in_range = (t >= 0) & (t < k)
-    dz = np.exp(z - lse[:, None])
+    dz = np.subtract(z, lse[:, None])
+    np.exp(dz, out=dz)
     dz[np.arange(m), np.where(in_range, t, 0)] -= in_range
-    dz[~in_range & (t != ignore_index)] = np.nan
+    bad = ~in_range & (t != ignore_index)
+    if bad.any():
+        dz[bad] = np.nan
     dz *= (scale * gloss)[:, None]
     return dz
