@@ -35,7 +35,9 @@ _SYNCHRONISING = re.compile(r"\b(__syncthreads|__syncwarp|__shfl\w*_sync|__ballo
                             r"__all_sync|__any_sync)\b")
 
 SHIM_DIR = Path(__file__).resolve().parent
-FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-ffp-contract=off",
+#: -U_FORTIFY_SOURCE: the fiber switches _longjmp between stacks, which glibc's fortified
+#: longjmp refuses (some distributions' compilers define _FORTIFY_SOURCE by default)
+FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-ffp-contract=off", "-U_FORTIFY_SOURCE",
          "-Wall", "-Wextra", "-Werror")
 SANITIZE_FLAGS = ("-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                   "-fno-omit-frame-pointer", "-g")

@@ -22,10 +22,14 @@
 //        lane of the mask must exist and be alive and must call the same primitive with the
 //        same mask, a shuffle may only read a lane of the mask: anything else is an error.
 //    When no fiber can run and some still wait, the launch is reported as a deadlock.
-// AddressSanitizer is told about every stack switch, so sanitised builds work too.
+// A block's fibers are created once per launch and reused by every block. The first entry
+// into a fiber is a swapcontext; every later switch is _setjmp/_longjmp, which (unlike
+// swapcontext) makes no system call for the signal mask. Sanitised builds switch with
+// swapcontext throughout, and AddressSanitizer is told about every stack switch.
 #ifndef DLX_EMU_RUNTIME_HPP
 #define DLX_EMU_RUNTIME_HPP
 
+#include <setjmp.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -69,11 +73,16 @@ inline void finish_switch(void* fake_stack, const void** bottom_old, std::size_t
 }
 
 // The visiting order of n items (threads of a block, or blocks of a grid).
-inline std::vector<unsigned> visit_order(unsigned n, long long schedule, std::mt19937_64& rng) {
-  std::vector<unsigned> order(n);
+inline void fill_visit_order(std::vector<unsigned>& order, unsigned n, long long schedule,
+                             std::mt19937_64& rng) {
+  order.resize(n);
   std::iota(order.begin(), order.end(), 0u);
   if (schedule == kReverse) std::reverse(order.begin(), order.end());
   if (schedule == kRandom) std::shuffle(order.begin(), order.end(), rng);
+}
+inline std::vector<unsigned> visit_order(unsigned n, long long schedule, std::mt19937_64& rng) {
+  std::vector<unsigned> order;
+  fill_visit_order(order, n, schedule, rng);
   return order;
 }
 
@@ -91,7 +100,15 @@ class BlockRunner {
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (region == MAP_FAILED) throw std::runtime_error("cannot map fiber stacks");
     region_ = static_cast<char*>(region);
-    for (unsigned t = 0; t < n_threads; ++t) mprotect(stack_of(t), page_, PROT_NONE);  // guard
+    for (unsigned t = 0; t < n_threads; ++t) {
+      mprotect(stack_of(t), page_, PROT_NONE);  // guard page
+      Fiber& f = fibers_[t];
+      getcontext(&f.context);
+      f.context.uc_stack.ss_sp = stack_of(t) + page_;
+      f.context.uc_stack.ss_size = kStackSize - page_;
+      f.context.uc_link = nullptr;
+      makecontext(&f.context, &BlockRunner::fiber_main, 0);
+    }
   }
   ~BlockRunner() { munmap(region_, region_size_); }
   BlockRunner(const BlockRunner&) = delete;
@@ -102,19 +119,24 @@ class BlockRunner {
     body_ = &body;
     error_.clear();
     const unsigned n = static_cast<unsigned>(fibers_.size());
-    for (unsigned t = 0; t < n; ++t) prepare(t);
+    for (Fiber& f : fibers_) f.state = kRunnable;
+    waiting_.assign((n + 31) / 32, 0u);
+    exited_.assign((n + 31) / 32, 0u);
     unsigned finished = 0;
     for (unsigned sweep = 0; finished < n; ++sweep) {
       bool ran = false;
-      for (unsigned t : visit_order(n, schedule, rng)) {
+      fill_visit_order(order_, n, schedule, rng);
+      for (unsigned t : order_) {
         if (fibers_[t].state != kRunnable) continue;
         ran = true;
         resume(t);
         if (!error_.empty()) return fail();
         if (fibers_[t].state == kFinished) {
           ++finished;
+          exited_[t / 32] |= 1u << (t % 32);
           fail_if_named_by_waiting_lane(t);
         } else if (fibers_[t].state == kAtWarp) {
+          waiting_[t / 32] |= 1u << (t % 32);
           complete_warp_group(t);
         }
         if (!error_.empty()) return fail();
@@ -179,6 +201,8 @@ class BlockRunner {
   enum State { kRunnable, kAtBarrier, kAtWarp, kFinished, kFailed };
   struct Fiber {
     ucontext_t context;
+    jmp_buf jump;          // where the fiber yielded (after its first entry)
+    bool started = false;  // entered once: later switches are _longjmp
     State state = kRunnable;
     void* fake_stack = nullptr;
     int op = 0, arg = 0, width = 32;  // the pending warp primitive
@@ -202,48 +226,42 @@ class BlockRunner {
 
   char* stack_of(unsigned t) const { return region_ + kStackSize * t; }
 
-  void prepare(unsigned t) {
-    Fiber& f = fibers_[t];
-    f.state = kRunnable;
-    f.fake_stack = nullptr;
-    getcontext(&f.context);
-    f.context.uc_stack.ss_sp = stack_of(t) + page_;
-    f.context.uc_stack.ss_size = kStackSize - page_;
-    f.context.uc_link = nullptr;
-    makecontext(&f.context, &BlockRunner::fiber_main, 0);
-  }
-
   void resume(unsigned t) {
     current_ = t;
     coords.thread_idx = unflatten(t, coords.block_dim);
+    Fiber& f = fibers_[t];
     void* main_fake = nullptr;
     start_switch(&main_fake, stack_of(t) + page_, kStackSize - page_);
-    swapcontext(&main_context_, &fibers_[t].context);
+#ifdef DLX_EMU_ASAN
+    swapcontext(&main_context_, &f.context);
+#else
+    if (_setjmp(main_jump_) == 0) {
+      if (f.started) _longjmp(f.jump, 1);
+      f.started = true;
+      swapcontext(&main_context_, &f.context);
+    }
+#endif
     finish_switch(main_fake, nullptr, nullptr);
   }
 
   void yield() {
     Fiber& f = fibers_[current_];
     start_switch(&f.fake_stack, main_bottom_, main_size_);
+#ifdef DLX_EMU_ASAN
     swapcontext(&f.context, &main_context_);
+#else
+    if (_setjmp(f.jump) == 0) _longjmp(main_jump_, 1);
+#endif
     finish_switch(f.fake_stack, &main_bottom_, &main_size_);
-  }
-
-  // The lanes (linear thread indices) of t's warp named in mask.
-  std::vector<unsigned> group_of(unsigned t, unsigned mask) const {
-    std::vector<unsigned> lanes;
-    const unsigned base = t - t % 32;
-    for (unsigned l = 0; l < 32; ++l)
-      if (mask >> l & 1u) lanes.push_back(base + l);
-    return lanes;
   }
 
   // A lane that exits while a lane of its warp waits for it in a warp primitive.
   void fail_if_named_by_waiting_lane(unsigned t) {
     const unsigned base = t - t % 32;
-    for (unsigned u = base; u < base + 32 && u < fibers_.size(); ++u) {
+    for (unsigned bits = waiting_[t / 32]; bits; bits &= bits - 1) {
+      const unsigned u = base + static_cast<unsigned>(__builtin_ctz(bits));
       const Fiber& f = fibers_[u];
-      if (f.state == kAtWarp && (f.mask >> (t % 32) & 1u)) {
+      if (f.mask >> (t % 32) & 1u) {
         error_ = "thread " + std::to_string(t) + " exited while thread " + std::to_string(u) +
                  " waits for it in " + kOpNames[f.op] + " (mask " + hex(f.mask) + ")";
         return;
@@ -254,31 +272,34 @@ class BlockRunner {
   // If every lane named by t's mask has arrived, check they agree and exchange.
   void complete_warp_group(unsigned t) {
     const Fiber& me = fibers_[t];
-    const std::vector<unsigned> lanes = group_of(t, me.mask);
-    for (unsigned u : lanes) {
-      if (u >= fibers_.size() || fibers_[u].state == kFinished) {
-        error_ = "thread " + std::to_string(t) + " calls " + kOpNames[me.op] + " with mask " +
-                 hex(me.mask) + " naming lane " + std::to_string(u % 32) + ", which " +
-                 (u >= fibers_.size() ? "does not exist in this block" : "has exited");
-        return;
-      }
-      if (fibers_[u].state != kAtWarp) return;  // not all there yet
+    const unsigned warp = t / 32, base = warp * 32;
+    const unsigned n = static_cast<unsigned>(fibers_.size());
+    const unsigned existing = n - base >= 32 ? ~0u : (1u << (n - base)) - 1u;
+    const unsigned missing = me.mask & ~existing, gone = me.mask & exited_[warp];
+    if (missing || gone) {
+      const unsigned lane = static_cast<unsigned>(__builtin_ctz(missing ? missing : gone));
+      error_ = "thread " + std::to_string(t) + " calls " + kOpNames[me.op] + " with mask " +
+               hex(me.mask) + " naming lane " + std::to_string(lane) + ", which " +
+               (missing ? "does not exist in this block" : "has exited");
+      return;
     }
-    for (unsigned u : lanes) {
-      const Fiber& f = fibers_[u];
-      if (f.op != me.op || f.mask != me.mask || f.width != me.width) {
-        error_ = "threads " + std::to_string(t) + " and " + std::to_string(u) + " of a warp meet "
-                 "at different warp primitives: " + kOpNames[me.op] + " mask " + hex(me.mask) +
-                 " vs " + kOpNames[f.op] + " mask " + hex(f.mask);
-        return;
-      }
-    }
+    if (me.mask & ~waiting_[warp]) return;  // not all there yet
     unsigned long long ballot = 0;
-    for (unsigned u : lanes) ballot |= (fibers_[u].bits != 0 ? 1ull : 0ull) << (u % 32);
-    const unsigned base = t - t % 32;
-    for (unsigned u : lanes) {
-      Fiber& f = fibers_[u];
-      const int lane = static_cast<int>(u % 32), w = f.width, seg = lane - lane % w;
+    for (unsigned bits = me.mask; bits; bits &= bits - 1) {
+      const unsigned lane = static_cast<unsigned>(__builtin_ctz(bits));
+      const Fiber& f = fibers_[base + lane];
+      if (f.op != me.op || f.mask != me.mask || f.width != me.width) {
+        error_ = "threads " + std::to_string(t) + " and " + std::to_string(base + lane) +
+                 " of a warp meet at different warp primitives: " + kOpNames[me.op] + " mask " +
+                 hex(me.mask) + " vs " + kOpNames[f.op] + " mask " + hex(f.mask);
+        return;
+      }
+      ballot |= (f.bits != 0 ? 1ull : 0ull) << lane;
+    }
+    for (unsigned bits = me.mask; bits; bits &= bits - 1) {
+      const int lane = __builtin_ctz(bits);
+      Fiber& f = fibers_[base + static_cast<unsigned>(lane)];
+      const int w = f.width, seg = lane - lane % w;
       int src = lane;
       switch (f.op) {
         case kShflIdx: src = seg + ((f.arg % w) + w) % w; break;
@@ -288,21 +309,26 @@ class BlockRunner {
         default: break;
       }
       if (src < 0 || src >= 32 || !(f.mask >> src & 1u)) {
-        error_ = "thread " + std::to_string(u) + " reads lane " + std::to_string(src) + " in " +
-                 kOpNames[f.op] + ", outside its mask " + hex(f.mask);
+        error_ = "thread " + std::to_string(base + lane) + " reads lane " + std::to_string(src) +
+                 " in " + kOpNames[f.op] + ", outside its mask " + hex(f.mask);
         return;
       }
       f.result = f.op == kBallot ? ballot : fibers_[base + src].bits;
     }
-    for (unsigned u : lanes) fibers_[u].state = kRunnable;
+    for (unsigned bits = me.mask; bits; bits &= bits - 1)
+      fibers_[base + static_cast<unsigned>(__builtin_ctz(bits))].state = kRunnable;
+    waiting_[warp] &= ~me.mask;
   }
 
   static void fiber_main();
 
   std::vector<Fiber> fibers_;
+  std::vector<unsigned> order_;             // this sweep's visiting order
+  std::vector<unsigned> waiting_, exited_;  // per warp: lanes at a warp primitive / exited
   std::size_t page_ = 0, region_size_ = 0;
   char* region_ = nullptr;
   ucontext_t main_context_;
+  jmp_buf main_jump_;
   const void* main_bottom_ = nullptr;
   std::size_t main_size_ = 0;
   unsigned current_ = 0;
@@ -313,13 +339,16 @@ class BlockRunner {
   static inline BlockRunner* active = nullptr;
 };
 
+// A fiber runs the kernel once per block: after each run it reports itself finished and
+// waits to be resumed for the next block of the launch.
 inline void BlockRunner::fiber_main() {
   BlockRunner* self = active;
   finish_switch(nullptr, &self->main_bottom_, &self->main_size_);
-  (*self->body_)();
-  self->fibers_[self->current_].state = kFinished;
-  start_switch(nullptr, self->main_bottom_, self->main_size_);  // this fiber is done
-  setcontext(&self->main_context_);
+  for (;;) {
+    (*self->body_)();
+    self->fibers_[self->current_].state = kFinished;
+    self->yield();
+  }
 }
 
 inline void sync_threads() {
