@@ -105,25 +105,31 @@ class KernelBackend(Backend):
         return lc.EMULATED_DEVICE
 
     # -- launch plumbing -------------------------------------------------------------------
-    def _launch(self, module: str, kernel: str, dtype, grid: int, block: int, args) -> None:
-        """Run ``<kernel>_<f32|f64>`` as ``grid`` blocks of ``block`` threads."""
-        name = f"{kernel}_{kernel_sources.SUFFIXES[np.dtype(dtype).name]}"
-        self._function(module, name)((grid,), (block,), tuple(args))
-
-    def _launch_elementwise(self, module: str, kernel: str, dtype, n_items: int, args) -> None:
-        """A grid-stride kernel over ``n_items`` at ``block_size`` threads per block."""
+    def _launch(self, module: str, kernel: str, dtype, n_items: int, args,
+                *, single_block: bool = False) -> None:
+        """Run ``<kernel>_<f32|f64>`` over ``n_items`` (grid-stride, ``block_size`` threads per
+        block, the grid capped from the device) or as one block of ``reduce_block`` threads."""
+        if single_block:
+            self._launch_grid(module, kernel, dtype, 1, self.reduce_block, args)
+            return
         if n_items == 0:
             return
         block = min(self.block_size, self.device_limits().max_threads_per_block)
         grid = lc.grid_size(n_items, block, block, self.device_limits(), self.max_blocks)
-        self._launch(module, kernel, dtype, grid, block, args)
+        self._launch_grid(module, kernel, dtype, grid, block, args)
+
+    def _launch_grid(self, module: str, kernel: str, dtype, grid: int, block: int,
+                     args) -> None:
+        """Run ``<kernel>_<f32|f64>`` as ``grid`` blocks of ``block`` threads."""
+        name = f"{kernel}_{kernel_sources.SUFFIXES[np.dtype(dtype).name]}"
+        self._function(module, name)((grid,), (block,), tuple(args))
 
     def _launch_window(self, module: str, kernel: str, dtype, n_items: int, arrays,
                        g: Geometry) -> str:
         """A window kernel in 32-bit index arithmetic when every array fits, else 64-bit;
         returns the kernel name it launched."""
         name = kernel + lc.index_suffix(*(a.size for a in arrays))
-        self._launch_elementwise(module, name, dtype, n_items, (*arrays, *g.args(name[len(kernel):])))
+        self._launch(module, name, dtype, n_items, (*arrays, *g.args(name[len(kernel):])))
         return name
 
     def _row_team(self, m: int, k: int) -> tuple[str, int, int]:
@@ -221,11 +227,12 @@ class KernelBackend(Backend):
         part_sum = self.xp.empty(grid, dtype=z.dtype)
         loss = self.xp.empty((), dtype=z.dtype)
         flags = (np.int64(ignore_index), np.int64(has_weight))
-        self._launch("softmax_ce", f"softmax_ce_rows_{team}", z.dtype, grid, block,
+        self._launch_grid("softmax_ce", f"softmax_ce_rows_{team}", z.dtype, grid, block,
                      (z, t, weight, lse, scale, part_count, part_sum, np.int64(m), np.int64(k),
                       *flags))
-        self._launch("softmax_ce", "softmax_ce_finish", z.dtype, 1, self.reduce_block,
-                     (part_count, part_sum, scale, loss, np.int64(m), np.int64(grid), flags[1]))
+        self._launch("softmax_ce", "softmax_ce_finish", z.dtype, 1,
+                     (part_count, part_sum, scale, loss, np.int64(m), np.int64(grid), flags[1]),
+                     single_block=True)
         return loss, lse, scale
 
     def softmax_ce_bwd(self, z, lse, t, scale, gloss, ignore_index=-100):
@@ -244,7 +251,7 @@ class KernelBackend(Backend):
             return dz
         team, block, rows_per_block = self._row_team(m, k)
         grid = lc.grid_size(m, rows_per_block, block, self.device_limits(), self.max_blocks)
-        self._launch("softmax_ce", f"softmax_ce_bwd_{team}", z.dtype, grid, block,
+        self._launch_grid("softmax_ce", f"softmax_ce_bwd_{team}", z.dtype, grid, block,
                      (z, lse, t, scale, gloss, dz, np.int64(m), np.int64(k),
                       np.int64(ignore_index)))
         return dz
