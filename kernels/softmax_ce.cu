@@ -1,9 +1,10 @@
 // softmax_ce.cu -- fused, numerically stable softmax cross-entropy over logits z (m, k).
 //
-// A *team* of threads owns one row at a time (grid-stride over rows): a warp of 32 lanes for
-// k up to ~1024 (softmax_ce_rows_warp, softmax_ce_bwd_warp) or a whole block beyond
-// (..._block). Its lanes stride the classes (c = lane, lane + team size, ...), so a warp's
-// loads are consecutive addresses (coalesced), and the row is read once:
+// A *team* of threads owns one row at a time (grid-stride over rows): for k up to ~1024 a
+// segment of `width` lanes of a warp (softmax_ce_rows_warp, softmax_ce_bwd_warp; width is
+// the power of 2 >= k, at most 32, so a warp packs 32 / width rows when k is small), beyond
+// that a whole block (..._block). Its lanes stride the classes (c = lane, lane + team size,
+// ...), so a warp's loads are consecutive addresses (coalesced), and the row is read once:
 //
 // softmax_ce_rows_*  online max-and-sum: each lane keeps (mx, s) with s = sum exp(z - mx) over
 //                    its classes, rescaled when mx grows (Milakov & Gimelshein 2018, "Online
@@ -58,43 +59,56 @@ __device__ __forceinline__ dlx_lse_acc<T> dlx_lse_merge(dlx_lse_acc<T> a, T m2, 
   return {m, s1 + (m2 == m ? s2 : s2 * dlx_exp_diff(m2, m))};
 }
 
-// Every lane of the warp gets the merge of the warp's 32 pairs.
+// Every lane of a segment of `width` lanes gets the merge of the segment's pairs.
 template <typename T>
-__device__ __forceinline__ dlx_lse_acc<T> dlx_warp_merge(dlx_lse_acc<T> a) {
-  for (int offset = 16; offset > 0; offset /= 2) {
-    const T m2 = __shfl_xor_sync(DLX_FULL_MASK, a.max, offset);
-    const T s2 = __shfl_xor_sync(DLX_FULL_MASK, a.sum, offset);
+__device__ __forceinline__ dlx_lse_acc<T> dlx_warp_merge(dlx_lse_acc<T> a, int width) {
+  for (int offset = width / 2; offset > 0; offset /= 2) {
+    const T m2 = __shfl_xor_sync(DLX_FULL_MASK, a.max, offset, width);
+    const T s2 = __shfl_xor_sync(DLX_FULL_MASK, a.sum, offset, width);
     a = dlx_lse_merge(a, m2, s2);
   }
   return a;
 }
 
-// A team owns one row at a time: the 32 lanes of a warp, or all threads of a block.
+// Sum of v over the 32 lanes of the warp (every lane gets it).
+template <typename A>
+__device__ __forceinline__ A dlx_warp_sum(A v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(DLX_FULL_MASK, v, offset);
+  return v;
+}
+
+// A team owns one row at a time. Rows are visited in rounds that are the same for every lane
+// of a warp (the shuffles need all 32): round base b, this lane's row b + offset().
+// Warp team: a segment of `width` lanes (a power of 2 <= 32); 32 / width rows per warp.
 struct dlx_warp_team {
-  static __device__ __forceinline__ dlx_index lane() { return threadIdx.x % 32; }
-  static __device__ __forceinline__ dlx_index size() { return 32; }
-  static __device__ __forceinline__ dlx_index first() {
-    return ((dlx_index)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  int width;
+  __device__ __forceinline__ dlx_index lane() const { return threadIdx.x % width; }
+  __device__ __forceinline__ dlx_index size() const { return width; }
+  __device__ __forceinline__ dlx_index offset() const { return threadIdx.x % 32 / width; }
+  __device__ __forceinline__ dlx_index first() const {
+    return ((dlx_index)blockIdx.x * blockDim.x + threadIdx.x) / 32 * (32 / width);
   }
-  static __device__ __forceinline__ dlx_index stride() {
-    return (dlx_index)gridDim.x * blockDim.x / 32;
+  __device__ __forceinline__ dlx_index stride() const {
+    return (dlx_index)gridDim.x * blockDim.x / 32 * (32 / width);
   }
   template <typename T>
-  static __device__ __forceinline__ dlx_lse_acc<T> merge(dlx_lse_acc<T> a, T*, T*) {
-    return dlx_warp_merge(a);
+  __device__ __forceinline__ dlx_lse_acc<T> merge(dlx_lse_acc<T> a, T*, T*) const {
+    return dlx_warp_merge(a, width);
   }
 };
 
+// Block team: all threads of the block own one row.
 struct dlx_block_team {
-  static __device__ __forceinline__ dlx_index lane() { return threadIdx.x; }
-  static __device__ __forceinline__ dlx_index size() { return blockDim.x; }
-  static __device__ __forceinline__ dlx_index first() { return blockIdx.x; }
-  static __device__ __forceinline__ dlx_index stride() { return gridDim.x; }
+  __device__ __forceinline__ dlx_index lane() const { return threadIdx.x; }
+  __device__ __forceinline__ dlx_index size() const { return blockDim.x; }
+  __device__ __forceinline__ dlx_index offset() const { return 0; }
+  __device__ __forceinline__ dlx_index first() const { return blockIdx.x; }
+  __device__ __forceinline__ dlx_index stride() const { return gridDim.x; }
   // warps merge by shuffles, then every thread merges the warps' pairs in warp order
   template <typename T>
-  static __device__ __forceinline__ dlx_lse_acc<T> merge(dlx_lse_acc<T> a, T* max_buf,
-                                                         T* sum_buf) {
-    a = dlx_warp_merge(a);
+  __device__ __forceinline__ dlx_lse_acc<T> merge(dlx_lse_acc<T> a, T* max_buf,
+                                                  T* sum_buf) const {
+    a = dlx_warp_merge(a, 32);
     const unsigned warp = threadIdx.x / 32, n_warps = (blockDim.x + 31) / 32;
     if (threadIdx.x % 32 == 0) {
       max_buf[warp] = a.max;
@@ -110,7 +124,7 @@ struct dlx_block_team {
 
 template <typename Team, typename T>
 __device__ __forceinline__ void softmax_ce_rows_body(
-    const T* __restrict__ z, const long long* __restrict__ t, const T* __restrict__ weight,
+    const Team team, const T* __restrict__ z, const long long* __restrict__ t, const T* __restrict__ weight,
     T* __restrict__ lse, T* __restrict__ scale, long long* __restrict__ part_count,
     T* __restrict__ part_sum, dlx_index m, dlx_index k, long long ignore_index,
     long long has_weight) {
@@ -119,13 +133,15 @@ __device__ __forceinline__ void softmax_ce_rows_body(
   __shared__ T warp_sum[DLX_MAX_WARPS];
   long long count = 0;  // this team's valid rows (kept by its lane 0)
   T loss_sum = T(0);    // and their sum of scale * row_loss
-  // every lane of a team runs the same number of iterations (the shuffles need them all)
-  for (dlx_index r = Team::first(); r < m; r += Team::stride()) {
-    const T* __restrict__ zr = z + r * k;
+  for (dlx_index base = team.first(); base < m; base += team.stride()) {
+    const dlx_index r = base + team.offset();
+    const bool active = r < m;  // a round's last rows may be past the end
+    const T* __restrict__ zr = z + (active ? r : 0) * k;
     dlx_lse_acc<T> acc = {dlx_math<T>::neg_inf(), T(0)};
-    for (dlx_index c = Team::lane(); c < k; c += Team::size()) acc = dlx_lse_merge(acc, zr[c], T(1));
-    acc = Team::merge(acc, max_buf, sum_buf);
-    if (Team::lane() == 0) {
+    if (active)
+      for (dlx_index c = team.lane(); c < k; c += team.size()) acc = dlx_lse_merge(acc, zr[c], T(1));
+    acc = team.merge(acc, max_buf, sum_buf);
+    if (active && team.lane() == 0) {
       const T row_lse = acc.max + dlx_math<T>::log(acc.sum);
       const long long label = t[r];
       const bool ignored = label == ignore_index;
@@ -139,6 +155,8 @@ __device__ __forceinline__ void softmax_ce_rows_body(
     }
   }
   // stage 1 of the mean: the block's teams, in team order, into part_*[blockIdx.x]
+  count = dlx_warp_sum(count);
+  loss_sum = dlx_warp_sum(loss_sum);
   const unsigned warp = threadIdx.x / 32, n_warps = (blockDim.x + 31) / 32;
   if (threadIdx.x % 32 == 0) {
     warp_count[warp] = count;
@@ -198,17 +216,19 @@ __device__ __forceinline__ void softmax_ce_finish_body(const long long* __restri
 
 template <typename Team, typename T>
 __device__ __forceinline__ void softmax_ce_bwd_body(
-    const T* __restrict__ z, const T* __restrict__ lse, const long long* __restrict__ t,
+    const Team team, const T* __restrict__ z, const T* __restrict__ lse, const long long* __restrict__ t,
     const T* __restrict__ scale, const T* __restrict__ gloss, T* __restrict__ dz, dlx_index m,
     dlx_index k, long long ignore_index) {
   const T g = gloss[0];
-  for (dlx_index r = Team::first(); r < m; r += Team::stride()) {
+  for (dlx_index base = team.first(); base < m; base += team.stride()) {
+    const dlx_index r = base + team.offset();
+    if (r >= m) continue;
     const T* __restrict__ zr = z + r * k;
     T* __restrict__ dr = dz + r * k;
     const long long label = t[r];
     const T row_lse = lse[r], f = scale[r] * g;
     const bool ignored = label == ignore_index, in_range = label >= 0 && label < k;
-    for (dlx_index c = Team::lane(); c < k; c += Team::size()) {
+    for (dlx_index c = team.lane(); c < k; c += team.size()) {
       if (ignored) {
         dr[c] = T(0);
       } else if (in_range) {
@@ -220,26 +240,32 @@ __device__ __forceinline__ void softmax_ce_bwd_body(
   }
 }
 
-#define DLX_SOFTMAX_CE_TEAM_ENTRIES(TEAM, SUFFIX, T)                                        \
-  extern "C" __global__ void softmax_ce_rows_##TEAM##_##SUFFIX(                             \
-      const T* __restrict__ z, const long long* __restrict__ t, const T* __restrict__ weight, \
+// The warp kernels take the segment width (a power of 2 <= 32) as their last parameter.
+#define DLX_ROWS_PARAMS(T)                                                                  \
+  const T* __restrict__ z, const long long* __restrict__ t, const T* __restrict__ weight,   \
       T* __restrict__ lse, T* __restrict__ scale, long long* __restrict__ part_count,       \
       T* __restrict__ part_sum, dlx_index m, dlx_index k, long long ignore_index,           \
-      long long has_weight) {                                                               \
-    softmax_ce_rows_body<dlx_##TEAM##_team, T>(z, t, weight, lse, scale, part_count,        \
-                                               part_sum, m, k, ignore_index, has_weight);   \
-  }                                                                                         \
-  extern "C" __global__ void softmax_ce_bwd_##TEAM##_##SUFFIX(                              \
-      const T* __restrict__ z, const T* __restrict__ lse, const long long* __restrict__ t,  \
+      long long has_weight
+#define DLX_ROWS_ARGS z, t, weight, lse, scale, part_count, part_sum, m, k, ignore_index, has_weight
+#define DLX_BWD_PARAMS(T)                                                                   \
+  const T* __restrict__ z, const T* __restrict__ lse, const long long* __restrict__ t,      \
       const T* __restrict__ scale, const T* __restrict__ gloss, T* __restrict__ dz,         \
-      dlx_index m, dlx_index k, long long ignore_index) {                                   \
-    softmax_ce_bwd_body<dlx_##TEAM##_team, T>(z, lse, t, scale, gloss, dz, m, k,            \
-                                              ignore_index);                                \
-  }
+      dlx_index m, dlx_index k, long long ignore_index
+#define DLX_BWD_ARGS z, lse, t, scale, gloss, dz, m, k, ignore_index
 
 #define DLX_SOFTMAX_CE_ENTRIES(SUFFIX, T)                                                   \
-  DLX_SOFTMAX_CE_TEAM_ENTRIES(warp, SUFFIX, T)                                              \
-  DLX_SOFTMAX_CE_TEAM_ENTRIES(block, SUFFIX, T)                                             \
+  extern "C" __global__ void softmax_ce_rows_warp_##SUFFIX(DLX_ROWS_PARAMS(T), long long width) { \
+    softmax_ce_rows_body<dlx_warp_team, T>(dlx_warp_team{(int)width}, DLX_ROWS_ARGS);       \
+  }                                                                                         \
+  extern "C" __global__ void softmax_ce_rows_block_##SUFFIX(DLX_ROWS_PARAMS(T)) {           \
+    softmax_ce_rows_body<dlx_block_team, T>(dlx_block_team{}, DLX_ROWS_ARGS);               \
+  }                                                                                         \
+  extern "C" __global__ void softmax_ce_bwd_warp_##SUFFIX(DLX_BWD_PARAMS(T), long long width) { \
+    softmax_ce_bwd_body<dlx_warp_team, T>(dlx_warp_team{(int)width}, DLX_BWD_ARGS);         \
+  }                                                                                         \
+  extern "C" __global__ void softmax_ce_bwd_block_##SUFFIX(DLX_BWD_PARAMS(T)) {             \
+    softmax_ce_bwd_body<dlx_block_team, T>(dlx_block_team{}, DLX_BWD_ARGS);                 \
+  }                                                                                         \
   extern "C" __global__ void softmax_ce_finish_##SUFFIX(                                    \
       const long long* __restrict__ part_count, const T* __restrict__ part_sum,             \
       T* __restrict__ scale, T* __restrict__ loss, dlx_index m, dlx_index n_parts,          \

@@ -79,7 +79,7 @@ class KernelBackend(Backend):
     block_size = 256
     #: cap on blocks per launch; None: from the device (see launch_config.grid_size)
     max_blocks: int | None = None
-    #: threads of the single-block reduction (softmax_ce_finish); at most 1024
+    #: most threads of the single-block reduction (softmax_ce_finish: one per partial sum)
     reduce_block = 256
     #: softmax rows of up to this many classes go to a warp, longer ones to a block
     warp_max_classes = lc.WARP_MAX_CLASSES
@@ -132,15 +132,18 @@ class KernelBackend(Backend):
         self._launch(module, name, dtype, n_items, (*arrays, *g.args(name[len(kernel):])))
         return name
 
-    def _row_team(self, m: int, k: int) -> tuple[str, int, int]:
-        """(team, threads per block, rows per block) for ``m`` softmax rows of ``k`` classes:
-        a warp per row in blocks of at most ``block_size`` threads, fewer warps per block
-        when that leaves SMs idle; or a block per row."""
+    def _row_team(self, m: int, k: int) -> tuple[str, int, int, tuple]:
+        """(team, threads per block, rows per block, extra kernel arguments) for ``m`` softmax
+        rows of ``k`` classes: segments of ``width`` lanes (the power of 2 >= k, at most a
+        warp) in blocks of at most ``block_size`` threads, fewer warps per block when that
+        leaves SMs idle; or a block per row."""
         if k <= self.warp_max_classes:
+            width = min(lc.WARP, 1 << max(0, k - 1).bit_length())
+            rows_per_warp = lc.WARP // width
             warps = max(1, lc.round_up(self.block_size, lc.WARP) // lc.WARP)
-            warps = max(1, min(warps, -(-m // self.device_limits().sm_count)))
-            return "warp", warps * lc.WARP, warps
-        return "block", lc.row_block_threads(k, self.device_limits()), 1
+            warps = max(1, min(warps, -(-m // (rows_per_warp * self.device_limits().sm_count))))
+            return "warp", warps * lc.WARP, warps * rows_per_warp, (np.int64(width),)
+        return "block", lc.row_block_threads(k, self.device_limits()), 1, ()
 
     def _contiguous(self, a, dtype=None):
         """``a`` on this backend, C-contiguous, optionally as ``dtype`` (one copy at most)."""
@@ -219,7 +222,7 @@ class KernelBackend(Backend):
         has_weight = sample_weight is not None
         weight = (self._matching(op, "sample_weight", sample_weight, (m,), z.dtype)
                   if has_weight else self.xp.empty(0, dtype=z.dtype))
-        team, block, rows_per_block = self._row_team(m, k)
+        team, block, rows_per_block, width = self._row_team(m, k)
         grid = lc.grid_size(m, rows_per_block, block, self.device_limits(), self.max_blocks)
         lse = self.xp.empty(m, dtype=z.dtype)
         scale = self.xp.empty(m, dtype=z.dtype)
@@ -229,10 +232,11 @@ class KernelBackend(Backend):
         flags = (np.int64(ignore_index), np.int64(has_weight))
         self._launch_grid("softmax_ce", f"softmax_ce_rows_{team}", z.dtype, grid, block,
                      (z, t, weight, lse, scale, part_count, part_sum, np.int64(m), np.int64(k),
-                      *flags))
-        self._launch("softmax_ce", "softmax_ce_finish", z.dtype, 1,
-                     (part_count, part_sum, scale, loss, np.int64(m), np.int64(grid), flags[1]),
-                     single_block=True)
+                      *flags, *width))
+        finish_block = min(self.reduce_block, lc.round_up(grid, lc.WARP))  # one part a thread
+        self._launch_grid("softmax_ce", "softmax_ce_finish", z.dtype, 1, finish_block,
+                          (part_count, part_sum, scale, loss, np.int64(m), np.int64(grid),
+                           flags[1]))
         return loss, lse, scale
 
     def softmax_ce_bwd(self, z, lse, t, scale, gloss, ignore_index=-100):
@@ -249,9 +253,9 @@ class KernelBackend(Backend):
         dz = self.xp.empty_like(z)
         if m == 0:
             return dz
-        team, block, rows_per_block = self._row_team(m, k)
+        team, block, rows_per_block, width = self._row_team(m, k)
         grid = lc.grid_size(m, rows_per_block, block, self.device_limits(), self.max_blocks)
         self._launch_grid("softmax_ce", f"softmax_ce_bwd_{team}", z.dtype, grid, block,
                      (z, lse, t, scale, gloss, dz, np.int64(m), np.int64(k),
-                      np.int64(ignore_index)))
+                      np.int64(ignore_index), *width))
         return dz

@@ -22,7 +22,8 @@
 //        lane of the mask must exist and be alive and must call the same primitive with the
 //        same mask, a shuffle may only read a lane of the mask: anything else is an error.
 //    When no fiber can run and some still wait, the launch is reported as a deadlock.
-// A block's fibers are created once per launch and reused by every block. The first entry
+// A block's fibers are created once and reused by every block of the launch and by later
+// launches of the same block size (not after a failed one). The first entry
 // into a fiber is a swapcontext; every later switch is _setjmp/_longjmp, which (unlike
 // swapcontext) makes no system call for the signal mask. Sanitised builds switch with
 // swapcontext throughout, and AddressSanitizer is told about every stack switch.
@@ -44,6 +45,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <memory>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -112,6 +114,7 @@ class BlockRunner {
   }
   ~BlockRunner() { munmap(region_, region_size_); }
   BlockRunner(const BlockRunner&) = delete;
+  unsigned size() const { return static_cast<unsigned>(fibers_.size()); }
   BlockRunner& operator=(const BlockRunner&) = delete;
 
   // Runs body() once per thread of the block; false (and last_error set) on an error.
@@ -351,6 +354,8 @@ inline void BlockRunner::fiber_main() {
   }
 }
 
+inline std::unique_ptr<BlockRunner> cached_runner;
+
 inline void sync_threads() {
   if (BlockRunner::active == nullptr) {
     last_error = "__syncthreads() reached in a kernel launched serially (emulator bug)";
@@ -398,11 +403,17 @@ int launch(void (*kernel)(Args...), const long long* cfg, void** args, bool coop
     const unsigned n_blocks = static_cast<unsigned>(cfg[0] * cfg[1] * cfg[2]);
     const unsigned per_block = static_cast<unsigned>(n_threads);
     if (cooperative) {
-      BlockRunner runner(per_block);
-      BlockRunner::active = &runner;
+      // fibers outlive the launch (their stacks and contexts are reused by the next one of
+      // the same block size) unless the launch failed with fibers stopped mid-kernel
+      if (!cached_runner || cached_runner->size() != per_block)
+        cached_runner = std::make_unique<BlockRunner>(per_block);
+      BlockRunner::active = cached_runner.get();
       for (unsigned b : visit_order(n_blocks, schedule, rng)) {
         coords.block_idx = unflatten(b, grid);
-        if (!runner.run(body, schedule, rng)) break;
+        if (!cached_runner->run(body, schedule, rng)) {
+          cached_runner.reset();
+          break;
+        }
       }
       BlockRunner::active = nullptr;
     } else {
@@ -416,6 +427,7 @@ int launch(void (*kernel)(Args...), const long long* cfg, void** args, bool coop
     }
   } catch (const std::exception& e) {
     BlockRunner::active = nullptr;
+    cached_runner.reset();
     last_error = e.what();
   }
   return last_error.empty() ? 0 : 1;
