@@ -1,8 +1,10 @@
 // dlx_common.cuh -- the small vocabulary shared by the dlx kernels.
 //
 // NVRTC-clean: no host headers, no INFINITY/NAN macros (special values come from bit
-// patterns). All index arithmetic is 64-bit (long long); every kernel walks its index
-// space with a grid-stride loop, so any grid size is correct.
+// patterns). Every kernel walks its index space with a 64-bit grid-stride loop, so any grid
+// size is correct. The window kernels decode their indices in a type I: long long always
+// works; the launcher picks int (a 32-bit divide is several times cheaper than a 64-bit one)
+// when every array extent of the launch fits in 31 bits.
 #ifndef DLX_COMMON_CUH
 #define DLX_COMMON_CUH
 
@@ -15,26 +17,25 @@ typedef long long dlx_index;
 
 // Geometry of a 2-D window op over NCHW input: input (n, c, h, w), window (fh, fw),
 // stride (sh, sw), zero padding (ph, pw), output (oh, ow) = floor((h + 2ph - fh)/sh) + 1, ...
+template <typename I>
 struct dlx_geometry {
-  dlx_index n, c, h, w, fh, fw, sh, sw, ph, pw, oh, ow;
+  I n, c, h, w, fh, fw, sh, sw, ph, pw, oh, ow;
 };
 
-// The 12 geometry parameters every window kernel takes, in this order.
-#define DLX_GEOMETRY_PARAMS                                                          \
-  dlx_index n, dlx_index c, dlx_index h, dlx_index w, dlx_index fh, dlx_index fw,   \
-      dlx_index sh, dlx_index sw, dlx_index ph, dlx_index pw, dlx_index oh,         \
-      dlx_index ow
+// The 12 geometry parameters every window kernel takes, in this order, as type I.
+#define DLX_GEOMETRY_PARAMS(I)                                                       \
+  I n, I c, I h, I w, I fh, I fw, I sh, I sw, I ph, I pw, I oh, I ow
 #define DLX_GEOMETRY {n, c, h, w, fh, fw, sh, sw, ph, pw, oh, ow}
 
 // Windows along one axis that cover padded coordinate xp: window p starts at p*s and
 // covers [p*s, p*s + f). First such p, and last such p (clipped to the output size o).
-__device__ __forceinline__ dlx_index dlx_first_window(dlx_index xp, dlx_index f,
-                                                      dlx_index s) {
+template <typename I>
+__device__ __forceinline__ I dlx_first_window(I xp, I f, I s) {
   return xp < f ? 0 : (xp - f) / s + 1;
 }
-__device__ __forceinline__ dlx_index dlx_last_window(dlx_index xp, dlx_index s,
-                                                     dlx_index o) {
-  const dlx_index p = xp / s;
+template <typename I>
+__device__ __forceinline__ I dlx_last_window(I xp, I s, I o) {
+  const I p = xp / s;
   return p < o ? p : o - 1;
 }
 

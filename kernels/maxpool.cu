@@ -1,74 +1,74 @@
 // maxpool.cu -- 2-D max pooling over NCHW input.
 //
 // Forward: one thread per output y[b, c, p, q] = max over the window of xpad (padding is
-// -inf); argmax (int32) is the offset k = i*fw + j of the first maximum in row-major window
-// order, as NumPy's argmax. Backward is a gather: one thread per input pixel sums the gy of
-// the windows whose argmax names it, in increasing window offset -- no atomics.
+// -inf), walked as nested (i, j) loops; argmax (int32) is the offset k = i*fw + j of the
+// first maximum in row-major window order, as NumPy's argmax. A NaN is the maximum of any
+// window it is in (the first NaN names the argmax), as np.max and torch.max_pool2d.
+// Backward is a gather: one thread per input pixel sums the gy of the windows whose argmax
+// names it, in increasing window offset -- no atomics. Index type I: see dlx_common.cuh.
 #include "dlx_common.cuh"
 
-template <typename T>
-__device__ __forceinline__ T maxpool_load(const T* __restrict__ plane, dlx_index y,
-                                          dlx_index x, const dlx_geometry& g) {
-  const bool inside = y >= 0 && y < g.h && x >= 0 && x < g.w;
-  return inside ? plane[y * g.w + x] : dlx_math<T>::neg_inf();
-}
-
-template <typename T>
+template <typename I, typename T>
 __device__ __forceinline__ void maxpool_fwd_body(const T* __restrict__ x, T* __restrict__ y,
-                                                 int* __restrict__ argmax, const dlx_geometry g) {
-  const dlx_index total = g.n * g.c * g.oh * g.ow;
-  DLX_GRID_STRIDE_LOOP(idx, total) {
-    const dlx_index q = idx % g.ow, p = (idx / g.ow) % g.oh, plane = idx / (g.ow * g.oh);
+                                                 int* __restrict__ argmax,
+                                                 const dlx_geometry<I> g) {
+  DLX_GRID_STRIDE_LOOP(idx, (dlx_index)g.n * g.c * g.oh * g.ow) {
+    const I item = (I)idx;
+    const I q = item % g.ow, t1 = item / g.ow, p = t1 % g.oh, plane = t1 / g.oh;
     const T* __restrict__ xs = x + plane * g.h * g.w;
-    const dlx_index y0 = p * g.sh - g.ph, x0 = q * g.sw - g.pw;
-    T best = maxpool_load(xs, y0, x0, g);
-    dlx_index best_k = 0;
-    for (dlx_index k = 1; k < g.fh * g.fw; ++k) {
-      const T v = maxpool_load(xs, y0 + k / g.fw, x0 + k % g.fw, g);
-      if (v > best) {
-        best = v;
-        best_k = k;
+    const I y0 = p * g.sh - g.ph, x0 = q * g.sw - g.pw;
+    T best = dlx_math<T>::neg_inf();
+    int best_k = 0, k = 0;
+    for (I i = 0; i < g.fh; ++i) {
+      const I yy = y0 + i;
+      const bool row_inside = yy >= 0 && yy < g.h;
+      for (I j = 0; j < g.fw; ++j, ++k) {
+        const I xx = x0 + j;
+        const T v = row_inside && xx >= 0 && xx < g.w ? xs[yy * g.w + xx] : dlx_math<T>::neg_inf();
+        if (v > best || (v != v && best == best)) {  // a NaN wins, and stays
+          best = v;
+          best_k = k;
+        }
       }
     }
     y[idx] = best;
-    argmax[idx] = (int)best_k;
+    argmax[idx] = best_k;
   }
 }
 
-template <typename T>
+template <typename I, typename T>
 __device__ __forceinline__ void maxpool_bwd_body(const T* __restrict__ gy,
                                                  const int* __restrict__ argmax,
-                                                 T* __restrict__ dx, const dlx_geometry g) {
-  const dlx_index total = g.n * g.c * g.h * g.w;
-  DLX_GRID_STRIDE_LOOP(idx, total) {
-    const dlx_index xp = idx % g.w + g.pw, yp = (idx / g.w) % g.h + g.ph;
-    const dlx_index plane = idx / (g.w * g.h);
+                                                 T* __restrict__ dx, const dlx_geometry<I> g) {
+  DLX_GRID_STRIDE_LOOP(idx, (dlx_index)g.n * g.c * g.h * g.w) {
+    const I item = (I)idx;
+    const I xp = item % g.w + g.pw, t1 = item / g.w, yp = t1 % g.h + g.ph, plane = t1 / g.h;
+    const I p_first = dlx_first_window(yp, g.fh, g.sh), p_last = dlx_last_window(yp, g.sh, g.oh);
+    const I q_first = dlx_first_window(xp, g.fw, g.sw), q_last = dlx_last_window(xp, g.sw, g.ow);
     T sum = T(0);
     // descending window index is ascending offset inside the window (see im2col.cu)
-    for (dlx_index p = dlx_last_window(yp, g.sh, g.oh); p >= dlx_first_window(yp, g.fh, g.sh); --p) {
-      const dlx_index i = yp - p * g.sh;
-      for (dlx_index q = dlx_last_window(xp, g.sw, g.ow); q >= dlx_first_window(xp, g.fw, g.sw); --q) {
-        const dlx_index o = (plane * g.oh + p) * g.ow + q;
-        if (argmax[o] == i * g.fw + (xp - q * g.sw)) sum += gy[o];
-      }
+    for (I p = p_last; p >= p_first; --p) {
+      const I row = (plane * g.oh + p) * g.ow, k_row = (yp - p * g.sh) * g.fw;
+      for (I q = q_last; q >= q_first; --q)
+        if (argmax[row + q] == k_row + (xp - q * g.sw)) sum += gy[row + q];
     }
     dx[idx] = sum;
   }
 }
 
-#define DLX_MAXPOOL_ENTRIES(SUFFIX, T)                                                  \
-  extern "C" __global__ void maxpool_fwd_##SUFFIX(const T* __restrict__ x,              \
-                                                  T* __restrict__ y,                    \
-                                                  int* __restrict__ argmax,             \
-                                                  DLX_GEOMETRY_PARAMS) {                \
-    maxpool_fwd_body<T>(x, y, argmax, DLX_GEOMETRY);                                    \
+#define DLX_MAXPOOL_ENTRIES(PREFIX, I, SUFFIX, T)                                       \
+  extern "C" __global__ void maxpool_fwd##PREFIX##_##SUFFIX(                            \
+      const T* __restrict__ x, T* __restrict__ y, int* __restrict__ argmax,             \
+      DLX_GEOMETRY_PARAMS(I)) {                                                         \
+    maxpool_fwd_body<I, T>(x, y, argmax, DLX_GEOMETRY);                                 \
   }                                                                                     \
-  extern "C" __global__ void maxpool_bwd_##SUFFIX(const T* __restrict__ gy,             \
-                                                  const int* __restrict__ argmax,       \
-                                                  T* __restrict__ dx,                   \
-                                                  DLX_GEOMETRY_PARAMS) {                \
-    maxpool_bwd_body<T>(gy, argmax, dx, DLX_GEOMETRY);                                  \
+  extern "C" __global__ void maxpool_bwd##PREFIX##_##SUFFIX(                            \
+      const T* __restrict__ gy, const int* __restrict__ argmax, T* __restrict__ dx,     \
+      DLX_GEOMETRY_PARAMS(I)) {                                                         \
+    maxpool_bwd_body<I, T>(gy, argmax, dx, DLX_GEOMETRY);                               \
   }
 
-DLX_MAXPOOL_ENTRIES(f32, float)
-DLX_MAXPOOL_ENTRIES(f64, double)
+DLX_MAXPOOL_ENTRIES(, dlx_index, f32, float)
+DLX_MAXPOOL_ENTRIES(, dlx_index, f64, double)
+DLX_MAXPOOL_ENTRIES(_i32, int, f32, float)
+DLX_MAXPOOL_ENTRIES(_i32, int, f64, double)

@@ -16,17 +16,21 @@ Shapes and semantics of the primitives (identical on every backend):
   every input pixel sums the column entries that read it.
 * ``maxpool_fwd(x, kernel, stride, padding) -> (y, argmax)``: y (N, C, OH, OW); argmax int32
   (N, C, OH, OW), the position ``i*fw + j`` of the maximum inside the window; padded cells
-  count as -inf; ties go to the first maximum in row-major window order.
+  count as -inf; ties go to the first maximum in row-major window order; a NaN in a window
+  makes its y NaN and its argmax the first NaN (as NumPy's max/argmax and PyTorch).
 * ``maxpool_bwd(gy, argmax, x_shape, kernel, stride, padding) -> dx``: routes each gy to the
   input pixel its argmax names, summing where windows overlap.
-* ``softmax_ce_fwd(z, t, ignore_index, sample_weight=None) -> (loss, probs, scale)``
-  z: (m, K) logits, t: (m,) integer labels. Per row l_i = logsumexp(z_i) - z_i[t_i].
+* ``softmax_ce_fwd(z, t, ignore_index, sample_weight=None) -> (loss, lse, scale)``
+  z: (m, K) logits, t: (m,) integer labels. Per row lse_i = logsumexp(z_i) and
+  l_i = lse_i - z_i[t_i].
   scale: (m,) per-row factor; without weights 1/n_valid for rows with t_i != ignore_index and
   0 for ignored rows, with weights ``sample_weight`` (0 for ignored rows).
   loss: 0-d array, sum_i scale_i * l_i (the mean over valid rows by default). Computed on the
-  device, no host synchronisation. probs: (m, K) softmax(z).
-* ``softmax_ce_bwd(probs, t, scale, gloss, ignore_index) -> dz``
-  dz_i = (probs_i - onehot(t_i)) * scale_i * gloss; rows whose label is ignore_index are 0.
+  device, no host synchronisation. lse: (m,) -- all the backward needs besides z, so no
+  (m, K) probability array is kept between forward and backward.
+* ``softmax_ce_bwd(z, lse, t, scale, gloss, ignore_index) -> dz``
+  dz_i = (exp(z_i - lse_i) - onehot(t_i)) * scale_i * gloss; rows whose label is
+  ignore_index are 0, rows with an out-of-range label NaN.
   gloss is a 0-d array (the upstream gradient of the loss).
 """
 
@@ -143,7 +147,7 @@ class Backend(ABC):
     def softmax_ce_fwd(self, z, t, ignore_index=-100, sample_weight=None): ...
 
     @abstractmethod
-    def softmax_ce_bwd(self, probs, t, scale, gloss, ignore_index=-100): ...
+    def softmax_ce_bwd(self, z, lse, t, scale, gloss, ignore_index=-100): ...
 
     def __repr__(self) -> str:
         return f"<dlx backend {self.name}>"

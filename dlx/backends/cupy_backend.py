@@ -3,7 +3,10 @@
 Each kernel file becomes one ``cupy.RawModule`` (source from
 :func:`dlx.backends.kernel_sources.source`, compiled by NVRTC with :data:`NVRTC_OPTIONS`),
 created once per process and device and cached; CuPy compiles it on first use and keeps the
-binary in its own kernel cache. The launch code is
+binary in its own kernel cache. The ``RawKernel`` of each entry point is cached per (device,
+module, name) too: ``RawModule.get_function`` builds a new wrapper object on every call.
+Launch configurations come from the device's properties (SM count, threads per block and
+per SM), read once per device. The launch code is
 :class:`~dlx.backends.kernel_backend.KernelBackend`'s.
 
 This module imports without CuPy; constructing the backend raises
@@ -20,6 +23,7 @@ import numpy as np
 from dlx.backends import cupy_status, kernel_sources
 from dlx.backends.inputs import check_numeric, host_array
 from dlx.backends.kernel_backend import KernelBackend
+from dlx.backends.launch_config import DeviceLimits
 from dlx.errors import BackendUnavailableError, ConfigError
 
 #: options dlx adds to CuPy's own NVRTC options (``--std=c++17``, include paths,
@@ -27,6 +31,8 @@ from dlx.errors import BackendUnavailableError, ConfigError
 NVRTC_OPTIONS: tuple[str, ...] = ()
 
 _modules: dict[tuple[int, str], object] = {}
+_functions: dict[tuple[int, str, str], object] = {}
+_limits: dict[int, DeviceLimits] = {}
 _modules_lock = threading.Lock()
 
 
@@ -107,7 +113,20 @@ class CupyBackend(KernelBackend):
 
     # -- kernels ----------------------------------------------------------------------------------
     def _function(self, module: str, name: str):
-        return self._module(module).get_function(name)
+        key = (self.xp.cuda.Device().id, module, name)
+        function = _functions.get(key)
+        if function is None:
+            function = self._module(module).get_function(name)
+            with _modules_lock:
+                _functions.setdefault(key, function)
+        return function
+
+    def device_limits(self) -> DeviceLimits:
+        device = self.xp.cuda.Device().id
+        if device not in _limits:
+            _limits[device] = DeviceLimits.from_properties(
+                self.xp.cuda.runtime.getDeviceProperties(device))
+        return _limits[device]
 
     def _module(self, module: str):
         key = (self.xp.cuda.Device().id, module)

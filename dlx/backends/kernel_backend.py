@@ -3,13 +3,16 @@
 Everything about a launch is decided here, once, for :class:`~dlx.backends.cupy_backend.CupyBackend`
 (GPU) and :class:`~dlx.backends.emulated_backend.EmulatedBackend` (the same kernels on the CPU):
 
-* launch configuration: ``block = block_size`` threads, ``grid = min(ceil(n / block), max_blocks)``
-  blocks; the kernels use grid-stride loops, so a capped grid is still correct;
+* launch configuration from the device's properties (:mod:`dlx.backends.launch_config`):
+  ``block_size`` threads, a grid capped at a few waves of the device's resident threads (the
+  kernels use grid-stride loops, so a capped grid is still correct); softmax rows go to a
+  warp or a block per row by their class count; window kernels use 32-bit index arithmetic
+  when every extent fits;
 * inputs are made C-contiguous (and converted to the kernel's dtype) once, before the launch;
 * dtype dispatch: float32 arrays call ``<kernel>_f32``, float64 arrays ``<kernel>_f64``;
-* every scalar is passed as ``numpy.int64`` to match the kernels' ``long long`` parameters
-  (a Python int would be fine for CuPy here, but never for a ``float``/``int`` parameter --
-  cupy/cupy#8485 -- so the rule is: always an explicit NumPy dtype);
+* every scalar is passed as an explicit NumPy dtype matching the kernel's parameter
+  (``numpy.int64`` for ``long long``, ``numpy.int32`` for the ``_i32`` kernels' ``int``): a
+  Python int would be sent as 64-bit whatever the parameter is (cupy/cupy#8485);
 * outputs are allocated with ``self.xp``; nothing is copied to the host and nothing waits.
 
 Subclasses supply :meth:`_function` (a compiled entry point callable as
@@ -25,6 +28,7 @@ from dataclasses import astuple, dataclass
 import numpy as np
 
 from dlx.backends import kernel_sources
+from dlx.backends import launch_config as lc
 from dlx.backends.base import Backend, as_pair, conv_output_size
 from dlx.errors import ConfigError, DtypeError, ShapeError
 
@@ -62,19 +66,23 @@ class Geometry:
                              f"the input's {h}x{w} pixels")
         return cls(n, c, h, w, fh, fw, sh, sw, ph, pw, oh, ow)
 
-    def args(self) -> tuple[np.int64, ...]:
-        return tuple(np.int64(v) for v in astuple(self))
+    def args(self, index_suffix: str = "") -> tuple:
+        """The geometry as kernel scalars: int32 for the ``_i32`` kernels, else int64."""
+        kind = np.int32 if index_suffix == "_i32" else np.int64
+        return tuple(kind(v) for v in astuple(self))
 
 
 class KernelBackend(Backend):
     """A backend whose primitives launch the compiled kernels (see the module docstring)."""
 
-    #: threads per block of the element-wise kernels
+    #: threads per block of the element-wise kernels (and of the warp-per-row kernels)
     block_size = 256
-    #: cap on blocks per launch (grid-stride loops cover the rest)
-    max_blocks = 65535
-    #: threads of the single-block reduction (softmax_ce_reduce); at most 1024
+    #: cap on blocks per launch; None: from the device (see launch_config.grid_size)
+    max_blocks: int | None = None
+    #: most threads of the single-block reduction (softmax_ce_finish: one per partial sum)
     reduce_block = 256
+    #: softmax rows of up to this many classes go to a warp, longer ones to a block
+    warp_max_classes = lc.WARP_MAX_CLASSES
 
     def __init__(self, seed: int = 0, *, block_size: int | None = None,
                  max_blocks: int | None = None):
@@ -82,7 +90,7 @@ class KernelBackend(Backend):
             self.block_size = int(block_size)
         if max_blocks is not None:
             self.max_blocks = int(max_blocks)
-        if not (1 <= self.block_size <= 1024 and self.max_blocks >= 1):
+        if not (1 <= self.block_size <= 1024 and (self.max_blocks is None or self.max_blocks >= 1)):
             raise ConfigError(f"block_size must be in [1, 1024] and max_blocks >= 1, got "
                               f"{self.block_size} and {self.max_blocks}")
         super().__init__(seed)
@@ -91,19 +99,51 @@ class KernelBackend(Backend):
     def _function(self, module: str, name: str):
         """Entry point ``name`` of ``kernels/<module>.cu``, callable as ``f(grid, block, args)``."""
 
+    def device_limits(self) -> lc.DeviceLimits:
+        """The properties launch configurations are computed from (the GPU's, or the
+        emulated device's)."""
+        return lc.EMULATED_DEVICE
+
     # -- launch plumbing -------------------------------------------------------------------
     def _launch(self, module: str, kernel: str, dtype, n_items: int, args,
                 *, single_block: bool = False) -> None:
-        """Run ``<kernel>_<f32|f64>`` over ``n_items`` (grid-stride) or as one block."""
+        """Run ``<kernel>_<f32|f64>`` over ``n_items`` (grid-stride, ``block_size`` threads per
+        block, the grid capped from the device) or as one block of ``reduce_block`` threads."""
         if single_block:
-            grid, block = 1, self.reduce_block
-        elif n_items == 0:
+            self._launch_grid(module, kernel, dtype, 1, self.reduce_block, args)
             return
-        else:
-            block = self.block_size
-            grid = min(-(-n_items // block), self.max_blocks)
+        if n_items == 0:
+            return
+        block = min(self.block_size, self.device_limits().max_threads_per_block)
+        grid = lc.grid_size(n_items, block, block, self.device_limits(), self.max_blocks)
+        self._launch_grid(module, kernel, dtype, grid, block, args)
+
+    def _launch_grid(self, module: str, kernel: str, dtype, grid: int, block: int,
+                     args) -> None:
+        """Run ``<kernel>_<f32|f64>`` as ``grid`` blocks of ``block`` threads."""
         name = f"{kernel}_{kernel_sources.SUFFIXES[np.dtype(dtype).name]}"
         self._function(module, name)((grid,), (block,), tuple(args))
+
+    def _launch_window(self, module: str, kernel: str, dtype, n_items: int, arrays,
+                       g: Geometry) -> str:
+        """A window kernel in 32-bit index arithmetic when every array fits, else 64-bit;
+        returns the kernel name it launched."""
+        name = kernel + lc.index_suffix(*(a.size for a in arrays))
+        self._launch(module, name, dtype, n_items, (*arrays, *g.args(name[len(kernel):])))
+        return name
+
+    def _row_team(self, m: int, k: int) -> tuple[str, int, int, tuple]:
+        """(team, threads per block, rows per block, extra kernel arguments) for ``m`` softmax
+        rows of ``k`` classes: segments of ``width`` lanes (the power of 2 >= k, at most a
+        warp) in blocks of at most ``block_size`` threads, fewer warps per block when that
+        leaves SMs idle; or a block per row."""
+        if k <= self.warp_max_classes:
+            width = min(lc.WARP, 1 << max(0, k - 1).bit_length())
+            rows_per_warp = lc.WARP // width
+            warps = max(1, lc.round_up(self.block_size, lc.WARP) // lc.WARP)
+            warps = max(1, min(warps, -(-m // (rows_per_warp * self.device_limits().sm_count))))
+            return "warp", warps * lc.WARP, warps * rows_per_warp, (np.int64(width),)
+        return "block", lc.row_block_threads(k, self.device_limits()), 1, ()
 
     def _contiguous(self, a, dtype=None):
         """``a`` on this backend, C-contiguous, optionally as ``dtype`` (one copy at most)."""
@@ -137,7 +177,7 @@ class KernelBackend(Backend):
         x = self._float_input("im2col", "x", x, 4)
         g = Geometry.of("im2col", x.shape, kernel, stride, padding)
         cols = self.xp.empty((g.c * g.fh * g.fw, g.n * g.oh * g.ow), dtype=x.dtype)
-        self._launch("im2col", "im2col", x.dtype, cols.size, (x, cols, *g.args()))
+        self._launch_window("im2col", "im2col", x.dtype, g.c * cols.shape[1], (x, cols), g)
         return cols
 
     def col2im(self, cols, x_shape, kernel, stride, padding):
@@ -148,7 +188,7 @@ class KernelBackend(Backend):
             raise ShapeError(f"col2im: cols must have shape {expected} for x_shape "
                              f"{tuple(x_shape)}, got {cols.shape}")
         dx = self.xp.empty((g.n, g.c, g.h, g.w), dtype=cols.dtype)
-        self._launch("im2col", "col2im", cols.dtype, dx.size, (cols, dx, *g.args()))
+        self._launch_window("im2col", "col2im", cols.dtype, dx.size, (cols, dx), g)
         return dx
 
     # -- max pooling -----------------------------------------------------------------------
@@ -157,7 +197,7 @@ class KernelBackend(Backend):
         g = Geometry.of("maxpool_fwd", x.shape, kernel, stride, padding)
         y = self.xp.empty((g.n, g.c, g.oh, g.ow), dtype=x.dtype)
         argmax = self.xp.empty(y.shape, dtype=np.int32)
-        self._launch("maxpool", "maxpool_fwd", x.dtype, y.size, (x, y, argmax, *g.args()))
+        self._launch_window("maxpool", "maxpool_fwd", x.dtype, y.size, (x, y, argmax), g)
         return y, argmax
 
     def maxpool_bwd(self, gy, argmax, x_shape, kernel, stride, padding):
@@ -168,7 +208,7 @@ class KernelBackend(Backend):
             raise ShapeError(f"maxpool_bwd: gy must have shape {out_shape}, got {gy.shape}")
         argmax = self._matching("maxpool_bwd", "argmax", argmax, out_shape, np.int32)
         dx = self.xp.empty((g.n, g.c, g.h, g.w), dtype=gy.dtype)
-        self._launch("maxpool", "maxpool_bwd", gy.dtype, dx.size, (gy, argmax, dx, *g.args()))
+        self._launch_window("maxpool", "maxpool_bwd", gy.dtype, dx.size, (gy, argmax, dx), g)
         return dx
 
     # -- softmax cross-entropy -------------------------------------------------------------
@@ -182,29 +222,40 @@ class KernelBackend(Backend):
         has_weight = sample_weight is not None
         weight = (self._matching(op, "sample_weight", sample_weight, (m,), z.dtype)
                   if has_weight else self.xp.empty(0, dtype=z.dtype))
-        probs = self.xp.empty_like(z)
-        row_loss = self.xp.empty(m, dtype=z.dtype)
+        team, block, rows_per_block, width = self._row_team(m, k)
+        grid = lc.grid_size(m, rows_per_block, block, self.device_limits(), self.max_blocks)
+        lse = self.xp.empty(m, dtype=z.dtype)
         scale = self.xp.empty(m, dtype=z.dtype)
+        part_count = self.xp.empty(grid, dtype=np.int64)
+        part_sum = self.xp.empty(grid, dtype=z.dtype)
         loss = self.xp.empty((), dtype=z.dtype)
         flags = (np.int64(ignore_index), np.int64(has_weight))
-        self._launch("softmax_ce", "softmax_ce_rows", z.dtype, m,
-                     (z, t, weight, probs, row_loss, scale, np.int64(m), np.int64(k), *flags))
-        self._launch("softmax_ce", "softmax_ce_reduce", z.dtype, m,
-                     (row_loss, scale, loss, np.int64(m), flags[1]), single_block=True)
-        return loss, probs, scale
+        self._launch_grid("softmax_ce", f"softmax_ce_rows_{team}", z.dtype, grid, block,
+                     (z, t, weight, lse, scale, part_count, part_sum, np.int64(m), np.int64(k),
+                      *flags, *width))
+        finish_block = min(self.reduce_block, lc.round_up(grid, lc.WARP))  # one part a thread
+        self._launch_grid("softmax_ce", "softmax_ce_finish", z.dtype, 1, finish_block,
+                          (part_count, part_sum, scale, loss, np.int64(m), np.int64(grid),
+                           flags[1]))
+        return loss, lse, scale
 
-    def softmax_ce_bwd(self, probs, t, scale, gloss, ignore_index=-100):
+    def softmax_ce_bwd(self, z, lse, t, scale, gloss, ignore_index=-100):
         op = "softmax_ce_bwd"
-        probs = self._float_input(op, "probs", probs, 2)
-        m, k = probs.shape
+        z = self._float_input(op, "logits z", z, 2)
+        m, k = z.shape
+        lse = self._matching(op, "lse", lse, (m,), z.dtype)
         t = self._labels(op, t, m)
-        scale = self._matching(op, "scale", scale, (m,), probs.dtype)
-        gloss = self._contiguous(gloss, probs.dtype)
+        scale = self._matching(op, "scale", scale, (m,), z.dtype)
+        gloss = self._contiguous(gloss, z.dtype)
         if gloss.size != 1:
             raise ShapeError(f"{op}: gloss must be a scalar (0-d array), got shape {gloss.shape}")
         gloss = gloss.reshape(())
-        dz = self.xp.empty_like(probs)
-        self._launch("softmax_ce", "softmax_ce_bwd", probs.dtype, dz.size,
-                     (probs, t, scale, gloss, dz, np.int64(m), np.int64(k),
-                      np.int64(ignore_index)))
+        dz = self.xp.empty_like(z)
+        if m == 0:
+            return dz
+        team, block, rows_per_block, width = self._row_team(m, k)
+        grid = lc.grid_size(m, rows_per_block, block, self.device_limits(), self.max_blocks)
+        self._launch_grid("softmax_ce", f"softmax_ce_bwd_{team}", z.dtype, grid, block,
+                     (z, lse, t, scale, gloss, dz, np.int64(m), np.int64(k),
+                      np.int64(ignore_index), *width))
         return dz

@@ -18,9 +18,10 @@ from pathlib import Path
 
 #: kernel file (without .cu) -> the kernels it defines (each in a _f32 and a _f64 flavour)
 KERNELS: dict[str, tuple[str, ...]] = {
-    "im2col": ("im2col", "col2im"),
-    "maxpool": ("maxpool_fwd", "maxpool_bwd"),
-    "softmax_ce": ("softmax_ce_rows", "softmax_ce_reduce", "softmax_ce_bwd"),
+    "im2col": ("im2col", "col2im", "im2col_i32", "col2im_i32"),
+    "maxpool": ("maxpool_fwd", "maxpool_bwd", "maxpool_fwd_i32", "maxpool_bwd_i32"),
+    "softmax_ce": ("softmax_ce_rows_warp", "softmax_ce_rows_block", "softmax_ce_finish",
+                   "softmax_ce_bwd_warp", "softmax_ce_bwd_block"),
 }
 #: NumPy dtype name -> entry point suffix
 SUFFIXES: dict[str, str] = {"float32": "f32", "float64": "f64"}

@@ -18,8 +18,8 @@ Why it is written this way (measured on a 2-core machine, conv N=64, C=16, 32x32
 * splitting those loops into channel blocks on parallel threads (NumPy releases the GIL)
   saved ~2 ms of ~40 on an idle machine but lost badly when the cores were shared with
   OpenBLAS threads and other processes, so the primitives stay single-threaded;
-* max pooling is ``np.maximum`` over the f*f strided slices, then one comparison pass per
-  offset (last to first) to find the first maximum.
+* max pooling is ``np.maximum`` over the f*f strided slices (it propagates NaN), then one
+  comparison pass per offset (last to first) to find the first maximum -- or the first NaN.
 """
 
 from __future__ import annotations
@@ -118,8 +118,12 @@ def maxpool_fwd(x, kernel, stride, padding):
         np.maximum(y, window, out=y)
     argmax = np.zeros(y.shape, dtype=np.int32)
     hit = np.empty(y.shape, dtype=bool)
+    nan_y = np.isnan(y)  # np.maximum propagates NaN; its argmax is the window's first NaN
+    has_nan = bool(nan_y.any())
     for k in range(fh * fw - 1, -1, -1):  # last to first: the first maximum is written last
         np.equal(windows[k], y, out=hit)
+        if has_nan:
+            hit |= nan_y & np.isnan(windows[k])
         np.copyto(argmax, k, where=hit)
     return y, argmax
 
@@ -146,30 +150,30 @@ def softmax_ce_fwd(z, t, ignore_index=-100, sample_weight=None):
     """Stable softmax cross-entropy; see :mod:`dlx.backends.base` for the contract."""
     m, k = z.shape
     zmax = z.max(axis=1, keepdims=True)
-    e = np.exp(z - zmax)
-    s = e.sum(axis=1, keepdims=True)
-    probs = e / s
+    e = np.subtract(z, zmax)
+    np.exp(e, out=e)
+    lse = zmax[:, 0] + np.log(e.sum(axis=1))
     valid = t != ignore_index
     in_range = (t >= 0) & (t < k)
-    rows = np.arange(m)
-    picked = z[rows, np.where(in_range, t, 0)]
-    row_loss = np.log(s[:, 0]) + zmax[:, 0] - picked
-    row_loss = np.where(in_range | ~valid, row_loss, np.nan).astype(z.dtype, copy=False)
+    picked = z[np.arange(m), np.where(in_range, t, 0)]
+    row_loss = np.where(in_range | ~valid, lse - picked, np.nan).astype(z.dtype, copy=False)
     if sample_weight is None:
         scale = valid.astype(z.dtype) / z.dtype.type(max(int(valid.sum()), 1))
     else:
         scale = np.where(valid, sample_weight, 0).astype(z.dtype, copy=False)
     loss = np.asarray(np.dot(np.where(valid, row_loss, 0), scale), dtype=z.dtype)
-    return loss, probs, scale
+    return loss, lse.astype(z.dtype, copy=False), scale
 
 
-def softmax_ce_bwd(probs, t, scale, gloss, ignore_index=-100):
-    """dz = (probs - onehot(t)) * scale[:, None] * gloss; ignored rows are zero."""
-    m, k = probs.shape
+def softmax_ce_bwd(z, lse, t, scale, gloss, ignore_index=-100):
+    """dz = (exp(z - lse) - onehot(t)) * scale[:, None] * gloss; ignored rows are zero."""
+    m, k = z.shape
     in_range = (t >= 0) & (t < k)
-    dz = probs.copy()
-    rows = np.arange(m)
-    dz[rows, np.where(in_range, t, 0)] -= in_range
-    dz[~in_range & (t != ignore_index)] = np.nan
+    dz = np.subtract(z, lse[:, None])
+    np.exp(dz, out=dz)
+    dz[np.arange(m), np.where(in_range, t, 0)] -= in_range
+    bad = ~in_range & (t != ignore_index)
+    if bad.any():
+        dz[bad] = np.nan
     dz *= (scale * gloss)[:, None]
     return dz

@@ -312,8 +312,8 @@ def _overhead_raw():
         w, b = layers[-1]
         z = a @ w.T
         z += b
-        _, probs, scale = be.softmax_ce_fwd(z, t)
-        g = be.softmax_ce_bwd(probs, t, scale, xp.ones((), z.dtype))
+        _, lse, scale = be.softmax_ce_fwd(z, t)
+        g = be.softmax_ce_bwd(z, lse, t, scale, xp.ones((), z.dtype))
         grads = []
         for i in range(len(layers) - 1, -1, -1):
             if i < len(layers) - 1:

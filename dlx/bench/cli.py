@@ -5,6 +5,7 @@
     dlx bench --full -k lenet      # longer timing, only rows whose name contains "lenet"
     dlx bench --compare A.json B.json
     dlx bench --from-pytest out.json   # the table from `pytest benchmarks --benchmark-json`
+    dlx bench --gpu-check [OUT]        # the GPU check (cost model only without a GPU)
 """
 
 from __future__ import annotations
@@ -30,12 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip the peak-memory rows (they start fresh processes)")
     parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                         help="print the change from run A to run B and exit")
+    parser.add_argument("--gpu-check", nargs="?", const="dlx-gpu-check", metavar="OUT",
+                        help="run the GPU check (parity suite, kernel timings against the cost "
+                             "model, host syncs per step, steps vs PyTorch) and write "
+                             "OUT/gpu-check.json and .txt; without a GPU: the cost model only")
     parser.add_argument("--from-pytest", metavar="PATH",
                         help="print the table of a pytest-benchmark JSON file written by "
                              "`pytest benchmarks --benchmark-enable --benchmark-json PATH`")
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    if args.gpu_check:
+        from dlx.bench.gpu_check import main as gpu_check
+
+        return gpu_check(["--out", args.gpu_check])
     if args.compare:
         a, b = (report.load(path) for path in args.compare)
         print(report.compare(a, b, *args.compare))

@@ -120,6 +120,10 @@ def render(result: dict) -> str:
     parts = [header_text(result), "", table(result)]
     if result.get("targets"):
         parts += ["", "Targets:", targets_text(result)]
+    if result.get("cost_model"):
+        from dlx.bench.cost_model import render_section
+
+        parts += ["", render_section(result["cost_model"])]
     return "\n".join(parts)
 
 

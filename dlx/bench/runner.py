@@ -12,7 +12,7 @@ from typing import Callable
 
 from dlx import backends
 from dlx.bench import cases as C
-from dlx.bench import memory, report, targets
+from dlx.bench import cost_model, memory, report, targets
 from dlx.bench.machine import blas_threads, machine_info
 from dlx.bench.timing import Subject, measure_interleaved
 
@@ -158,4 +158,5 @@ def run(mode: str = "quick", pattern: str | None = None, with_torch: bool = True
               "columns": [c for c in ("numpy", "cupy", "torch") if c in columns or c in absent],
               "absent": absent, "rows": rows}
     result["targets"] = targets.evaluate(result)
+    result["cost_model"] = cost_model.section(result)
     return result

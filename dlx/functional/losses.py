@@ -69,12 +69,13 @@ class SoftmaxCrossEntropy(Function):
         self.t, self.ignore_index, self.sample_weight = labels, ignore_index, sample_weight
 
     def forward(self, z):
-        loss, self.probs, self.scale = self.backend.softmax_ce_fwd(
+        loss, self.lse, self.scale = self.backend.softmax_ce_fwd(
             z, self.t, self.ignore_index, self.sample_weight)
+        self.z = z  # with lse, all the backward needs: softmax is recomputed there
         return loss
 
     def backward(self, gloss):
-        return self.backend.softmax_ce_bwd(self.probs, self.t, self.scale, gloss,
+        return self.backend.softmax_ce_bwd(self.z, self.lse, self.t, self.scale, gloss,
                                            self.ignore_index)
 
 

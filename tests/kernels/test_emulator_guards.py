@@ -111,7 +111,7 @@ def test_barrier_divergence_is_an_error(tmp_path):
         tmp_path, "softmax_ce",
         lambda s: s.replace("  if (blockIdx.x != 0) return;", "  if (threadIdx.x == 0) return;"))
     module = EmulatedModule(variant)
-    row_loss, scale, loss = np.ones(8), np.ones(8), np.zeros(())
-    kernel = module.get_function("softmax_ce_reduce_f64")
+    count, part_sum, scale, loss = np.ones(4, np.int64), np.ones(4), np.ones(8), np.zeros(())
+    kernel = module.get_function("softmax_ce_finish_f64")
     with pytest.raises(KernelLaunchError, match="barrier divergence"):
-        kernel((1,), (32,), (row_loss, scale, loss, np.int64(8), np.int64(0)))
+        kernel((1,), (32,), (count, part_sum, scale, loss, np.int64(8), np.int64(4), np.int64(0)))

@@ -4,7 +4,7 @@ Steps for ``<name>.cu``:
 
 1. preprocess it (``c++ -E``, local includes expanded) and parse the parameter lists of its
    ``extern "C" __global__`` entry points (:mod:`.signature`); a file that calls
-   ``__syncthreads`` anywhere is *cooperative* (its threads run as fibers);
+   ``__syncthreads`` or a warp primitive anywhere is *cooperative* (its threads run as fibers);
 2. generate a translation unit: ``cuda_shim.h``, the unchanged ``.cu`` file, ``emu_runtime.hpp``
    and one stub ``int dlx_launch_<kernel>(const long long* cfg, void** args)`` per entry point;
 3. compile it with ``-O2 -ffp-contract=off -Wall -Wextra -Werror`` (plus
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -29,8 +30,14 @@ from pathlib import Path
 
 from dlx.backends.emulation.signature import Param, parse_entry_points
 
+#: calls that make threads wait for each other (the file's threads then run as fibers)
+_SYNCHRONISING = re.compile(r"\b(__syncthreads|__syncwarp|__shfl\w*_sync|__ballot_sync|"
+                            r"__all_sync|__any_sync)\b")
+
 SHIM_DIR = Path(__file__).resolve().parent
-FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-ffp-contract=off",
+#: -U_FORTIFY_SOURCE: the fiber switches _longjmp between stacks, which glibc's fortified
+#: longjmp refuses (some distributions' compilers define _FORTIFY_SOURCE by default)
+FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-ffp-contract=off", "-U_FORTIFY_SOURCE",
          "-Wall", "-Wextra", "-Werror")
 SANITIZE_FLAGS = ("-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                   "-fno-omit-frame-pointer", "-g")
@@ -76,7 +83,7 @@ def build(cu_file: Path, compiler: str, *, sanitize: bool = False) -> Build:
     signatures = parse_entry_points(preprocessed)
     if not signatures:
         raise BuildError(f"{cu_file} defines no extern \"C\" __global__ entry point")
-    cooperative = "__syncthreads" in preprocessed
+    cooperative = _SYNCHRONISING.search(preprocessed) is not None
     stubs = _stubs(cu_file, signatures, cooperative)
     flags = FLAGS + (SANITIZE_FLAGS if sanitize else ())
     digest = hashlib.sha256()

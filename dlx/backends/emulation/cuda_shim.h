@@ -4,9 +4,10 @@
 // execution-space qualifiers become nothing, threadIdx/blockIdx/blockDim/gridDim read the
 // coordinates the emulator's scheduler sets for the running thread, __shared__ storage is
 // static (blocks run one after another, so one copy serves every block), __syncthreads()
-// yields to the scheduler (see emu_runtime.hpp), and the intrinsics and atomics the kernels
-// may use map onto the C++ library. Atomics are plain read-modify-writes: emulated threads
-// of one launch never run at the same time.
+// yields to the scheduler (see emu_runtime.hpp), the warp primitives (__shfl*_sync,
+// __ballot_sync, __syncwarp) are exchange points of the scheduler's warps of 32 fibers, and
+// the intrinsics and atomics the kernels may use map onto the C++ library. Atomics are
+// plain read-modify-writes: emulated threads of one launch never run at the same time.
 #ifndef DLX_CUDA_SHIM_H
 #define DLX_CUDA_SHIM_H
 
@@ -66,17 +67,50 @@ template <typename T> inline T atomicCAS(T* address, T compare, T value) {
   return old;
 }
 
-// -- not emulated: warp-synchronous primitives fail the build with a clear message ---------
-template <typename T> struct dlx_emu_unsupported { static constexpr bool value = false; };
-template <typename T> inline T __shfl_down_sync(unsigned, T v, int, int = 32) {
-  static_assert(dlx_emu_unsupported<T>::value,
-                "dlx emulator: warp shuffles are not emulated; use __shared__ + __syncthreads");
-  return v;
+// -- warp-synchronous primitives ------------------------------------------------------------
+// Every one is a warp exchange point (emu_runtime.hpp): the calling lane waits until every
+// lane named in `mask` has reached a warp primitive with the same mask, then the values are
+// exchanged at once. Between exchange points the lanes of a warp run one after another in
+// the launch's thread order, so shared-memory traffic that needs a __syncwarp() and lacks it
+// gives order-dependent results; a mask that leaves out the caller, names a lane that has
+// exited, or disagrees between lanes is a launch error.
+inline constexpr int warpSize = 32;
+namespace dlx_emu {
+enum WarpOp : int { kShflIdx = 0, kShflXor = 1, kShflDown = 2, kShflUp = 3, kBallot = 4,
+                    kSyncWarp = 5 };
+unsigned long long warp_exchange(int op, unsigned mask, unsigned long long bits, int arg,
+                                 int width);  // defined in emu_runtime.hpp
+template <typename T> inline T warp_shuffle(int op, unsigned mask, T v, int arg, int width) {
+  static_assert(sizeof(T) <= sizeof(unsigned long long), "dlx emulator: shuffle of a type over 8 bytes");
+  unsigned long long bits = 0;
+  std::memcpy(&bits, &v, sizeof v);
+  bits = warp_exchange(op, mask, bits, arg, width);
+  T out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
 }
-template <typename T> inline T __shfl_xor_sync(unsigned, T v, int, int = 32) {
-  static_assert(dlx_emu_unsupported<T>::value,
-                "dlx emulator: warp shuffles are not emulated; use __shared__ + __syncthreads");
-  return v;
+}  // namespace dlx_emu
+
+template <typename T> inline T __shfl_sync(unsigned mask, T v, int src_lane, int width = warpSize) {
+  return ::dlx_emu::warp_shuffle(::dlx_emu::kShflIdx, mask, v, src_lane, width);
+}
+template <typename T> inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = warpSize) {
+  return ::dlx_emu::warp_shuffle(::dlx_emu::kShflXor, mask, v, lane_mask, width);
+}
+template <typename T> inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = warpSize) {
+  return ::dlx_emu::warp_shuffle(::dlx_emu::kShflDown, mask, v, static_cast<int>(delta), width);
+}
+template <typename T> inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = warpSize) {
+  return ::dlx_emu::warp_shuffle(::dlx_emu::kShflUp, mask, v, static_cast<int>(delta), width);
+}
+inline unsigned __ballot_sync(unsigned mask, int predicate) {
+  return static_cast<unsigned>(
+      ::dlx_emu::warp_exchange(::dlx_emu::kBallot, mask, predicate != 0, 0, warpSize));
+}
+inline int __all_sync(unsigned mask, int predicate) { return __ballot_sync(mask, predicate) == mask; }
+inline int __any_sync(unsigned mask, int predicate) { return __ballot_sync(mask, predicate) != 0; }
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+  ::dlx_emu::warp_exchange(::dlx_emu::kSyncWarp, mask, 0, 0, warpSize);
 }
 
 #endif  // DLX_CUDA_SHIM_H
