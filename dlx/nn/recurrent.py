@@ -128,7 +128,7 @@ class _Cell(Module):
     def forward(self, x_t, state=None):
         """One step: x_t (m, n_x) and the previous state -> the new state."""
         x_t = as_tensor(x_t)
-        if x_t.ndim != 2:
+        if x_t.ndim != 2 or x_t.shape[1] != self.n_x:
             raise ShapeError(f"{self.name}: a step takes x_t of shape (m, n_x={self.n_x}), got "
                              f"{tuple(x_t.shape)}")
         m = x_t.shape[0]
