@@ -137,11 +137,33 @@ def test_bidirectional_stacked_gradient_check(backend, rng, kind):
                              [x, *layer.parameters()], n_directions=3) < 1e-7
 
 
-def test_cell_gradient_check(backend, rng):
-    cell = nn.GRUCell(3, 3, dtype=F64)
+@pytest.mark.parametrize("make", [lambda: nn.RNNCell(3, 3, dtype=F64),
+                                  lambda: nn.GRUCell(3, 3, dtype=F64),
+                                  lambda: nn.GRUCell(3, 3, variant="pytorch", dtype=F64),
+                                  lambda: nn.LSTMCell(3, 3, dtype=F64)],
+                         ids=["rnn", "gru", "gru-pytorch", "lstm"])
+def test_cell_gradient_check(backend, rng, make):
+    cell = make()
     x = dlx.Tensor(backend.asarray(rng.standard_normal((2, 3))), requires_grad=True)
     c = dlx.Tensor(backend.asarray(rng.standard_normal((2, 3))), requires_grad=True)
-    assert gradient_check(lambda: cell(cell(x, c), c), [x, c, *cell.parameters()]) < 1e-7
+    lstm = isinstance(cell, nn.LSTMCell)
+
+    def cost():  # two steps, the second fed the first's output
+        s1 = cell(x, nn.LSTMState(c, c * 0.5) if lstm else c)
+        s2 = cell(s1.a if lstm else s1, s1)
+        return (s2.c if lstm else s2) * 1.0
+
+    assert gradient_check(cost, [x, c, *cell.parameters()]) < 1e-7
+
+
+def test_dropout_between_layers_only_in_training(backend, rng):
+    layer = nn.GRU(3, 4, num_layers=2, dropout=0.5, dtype=F64)
+    x = dlx.Tensor(backend.asarray(rng.standard_normal((2, 5, 3))))
+    y_train = backend.to_host(layer(x).outputs.data)
+    layer.eval()
+    y_eval = [backend.to_host(layer(x).outputs.data) for _ in range(2)]
+    np.testing.assert_array_equal(y_eval[0], y_eval[1])
+    assert not np.allclose(y_train, y_eval[0])
 
 
 # -- variable lengths ----------------------------------------------------------------------------
