@@ -170,7 +170,8 @@ def unigram_perplexity(vocab: CharVocab, train_names, eval_names) -> float:
 def sample(model: CharLM, vocab: CharVocab, n: int = 10, temperature: float = 1.0,
            max_length: int = 30) -> list[str]:
     """``n`` names drawn character by character from softmax(logits / temperature) with the
-    backend's seeded generator; each stops at the end token (or after ``max_length``)."""
+    backend's seeded generator; each stops at the end token (never drawn first: a name has
+    at least one character) or after ``max_length``."""
     if not temperature > 0:
         raise ConfigError(f"sample: temperature must be > 0, got {temperature}")
     backend = backends.current()
@@ -182,9 +183,11 @@ def sample(model: CharLM, vocab: CharVocab, n: int = 10, temperature: float = 1.
     drawn = []
     model.eval()
     with no_grad():
-        for _ in range(max_length):
+        for step in range(max_length):
             logits, states = model.step(Tensor(eye[current]), states)
             z = logits.data / temperature
+            if step == 0:  # a name has at least one character: no end token first
+                z[:, 0] = -xp.inf
             p = xp.exp(z - z.max(axis=1, keepdims=True))
             cdf = xp.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
             u = backend.rng.random((n, 1), dtype=cdf.dtype)

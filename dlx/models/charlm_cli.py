@@ -13,7 +13,7 @@ from pathlib import Path
 from dlx import backends
 from dlx.errors import CheckpointError, ConfigError
 
-#: defaults of `dlx train --model charlm` (about a minute on 2 shared CPU cores)
+#: defaults of `dlx train --model charlm` (1,426 training names x 8 epochs)
 DEFAULTS = {"epochs": 8, "batch_size": 32, "lr": 0.01, "n_a": 64, "cell": "lstm",
             "clip_norm": 5.0, "held_out": 0.1}
 
