@@ -52,10 +52,6 @@ def lstm_reference(x, a0, c0, W_x, W_a, b):
     return np.stack(ys, 1), a, c
 
 
-def _layer(cls, backend, **kw):
-    return cls(3, 4, dtype=F64, **kw)
-
-
 def test_course_gru_equals_handwritten_reference(backend, rng):
     layer = nn.GRU(3, 4, dtype=F64)
     for p in layer.parameters():
@@ -245,10 +241,11 @@ def test_stateful_carries_state_and_detach_cuts_the_graph(backend, rng):
     assert np.abs(grad_only_second).sum() > 0
 
 
-# -- errors ------------------------------------------------------------------------------------------
+# -- errors -------------------------------------------------------------------------------------
 def test_clear_errors():
     layer = nn.LSTM(3, 4)
-    with pytest.raises(dlx.ShapeError, match=r"LSTM: expected a batch-first sequence \(m, T, n_x=3\)"):
+    with pytest.raises(dlx.ShapeError,
+                       match=r"LSTM: expected a batch-first sequence \(m, T, n_x=3\)"):
         layer(dlx.Tensor(np.zeros((2, 3))))
     with pytest.raises(dlx.ShapeError, match=r"lengths must lie in \[0, T=5\]"):
         layer(dlx.Tensor(np.zeros((2, 5, 3))), lengths=[6, 1])
@@ -260,7 +257,8 @@ def test_clear_errors():
         layer(dlx.Tensor(np.zeros((2, 5, 3), dtype=np.float32)).data.astype(np.float64))
     with pytest.raises(dlx.ShapeError, match=r"state a must have shape \(2, 4\)"):
         layer(dlx.Tensor(np.zeros((2, 5, 3), dtype=np.float32)),
-              initial_state=nn.LSTMState(dlx.Tensor(np.zeros((2, 5))), dlx.Tensor(np.zeros((2, 4)))))
+              initial_state=nn.LSTMState(dlx.Tensor(np.zeros((2, 5))),
+                                         dlx.Tensor(np.zeros((2, 4)))))
     with pytest.raises(dlx.ShapeError, match=r"LSTMCell: a step takes x_t of shape \(m, n_x=3\)"):
         nn.LSTMCell(3, 4)(dlx.Tensor(np.zeros((2, 4))))
     with pytest.raises(dlx.ConfigError, match="variant must be 'course' or 'pytorch'"):

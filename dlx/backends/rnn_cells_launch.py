@@ -50,7 +50,7 @@ class RnnCellKernels:
     def _go(self, kernel: str, dtype, m, n, args) -> None:
         self._launch(MODULE, kernel, dtype, int(m) * int(n), args)
 
-    # -- plain RNN --------------------------------------------------------------------------------
+    # -- plain RNN ---------------------------------------------------------------------------------
     def rnn_fwd(self, z, a_prev, lengths, t, relu, a):
         op = "rnn_fwd"
         z, m, n, dt, lengths = self._rnn_inputs(op, z, 1, a_prev, lengths)
@@ -66,7 +66,7 @@ class RnnCellKernels:
         da_pass = self._out(op, "da_pass", da_pass, (m, n), dt)
         self._go(op, dt, m, n, (z, da, lengths, dz, da_pass, m, n, np.int64(t), np.int64(relu)))
 
-    # -- LSTM ---------------------------------------------------------------------------------------
+    # -- LSTM --------------------------------------------------------------------------------------
     def lstm_fwd(self, z, a_prev, c_prev, lengths, t, a, c):
         op = "lstm_fwd"
         z, m, n, dt, lengths = self._rnn_inputs(op, z, 4, c_prev, lengths)
@@ -86,7 +86,7 @@ class RnnCellKernels:
         self._go(op, dt, m, n, (z, c_prev, c, da, dc, lengths, dz, dc_prev, da_pass, m, n,
                                 np.int64(t)))
 
-    # -- the course's GRU ---------------------------------------------------------------------------
+    # -- the course's GRU --------------------------------------------------------------------------
     def gru_reset_fwd(self, z, c_prev, rc):
         op = "gru_reset_fwd"
         z, m, n, dt, _ = self._rnn_inputs(op, z, 3, c_prev)
@@ -119,7 +119,7 @@ class RnnCellKernels:
         dc_prev = self._out(op, "dc_prev", dc_prev, (m, n), dt)
         self._go(op, dt, m, n, (z, c_prev, drc, dz, dc_prev, m, n))
 
-    # -- PyTorch's GRU ------------------------------------------------------------------------------
+    # -- PyTorch's GRU -----------------------------------------------------------------------------
     def gru_torch_fwd(self, zx, zh, b_hn, h_prev, lengths, t, h):
         op = "gru_torch_fwd"
         zx, m, n, dt, lengths = self._rnn_inputs(op, zx, 3, h_prev, lengths)

@@ -81,8 +81,8 @@ class CharLM(Module):
     def __init__(self, vocab_size: int, n_a: int = 64, cell: str = "lstm", num_layers: int = 1,
                  dtype=None):
         super().__init__()
-        self.config = {"name": "charlm", "vocab_size": int(vocab_size), "n_a": int(n_a), "cell": cell,
-                       "num_layers": int(num_layers)}
+        self.config = {"name": "charlm", "vocab_size": int(vocab_size), "n_a": int(n_a),
+                       "cell": cell, "num_layers": int(num_layers)}
         self.rnn = recurrent_layer(cell, vocab_size, n_a, num_layers=num_layers, dtype=dtype)
         self.head = Dense(n_a, vocab_size)
         if dtype is not None:

@@ -1,5 +1,5 @@
-"""Sequence models built from the recurrent layers: a many-to-one classifier and a
-character-level language model (many-to-many)."""
+"""Sequence models built from the recurrent layers: the recurrent layer by name and a
+many-to-one classifier (the character-level language model is :mod:`dlx.models.charlm`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ class SequenceClassifier(Module):
 
     def __init__(self, n_x: int, n_a: int, n_classes: int, cell: str = "lstm", **options):
         super().__init__()
-        self.config = {"n_x": n_x, "n_a": n_a, "n_classes": n_classes, "cell": cell, **options}
+        self.config = {"name": "sequence-classifier", "n_x": n_x, "n_a": n_a,
+                       "n_classes": n_classes, "cell": cell,
+                       **{k: v for k, v in options.items() if k != "dtype"}}
         self.rnn = recurrent_layer(cell, n_x, n_a, return_sequences=False, **options)
         self.head = Dense(n_a, n_classes)
         if "dtype" in options:

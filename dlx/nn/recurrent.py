@@ -94,8 +94,7 @@ class _Cell(Module):
         return self.W_x, self.W_a, self.b
 
     def zero_state(self, m: int):
-        zeros = Tensor(backends.current().xp.zeros((m, self.n_a), dtype=self.dtype))
-        return zeros
+        return Tensor(backends.current().xp.zeros((m, self.n_a), dtype=self.dtype))
 
     def check_state(self, state, m: int):
         """``state`` as this cell's state for a batch of m (zeros when None)."""
@@ -292,6 +291,14 @@ def _final_output(state, lengths, given: bool):
 
 # -- layers -----------------------------------------------------------------------------------
 class _Recurrent(Module):
+    """A stack of ``num_layers`` cells over whole sequences (see :meth:`forward`).
+
+    dropout: probability of dropping each unit of a layer's outputs before the next layer
+    (training only); stateful: every call starts from the state the previous one ended in
+    (truncated BPTT with :meth:`detach_state`); dtype: of the weights (default: the
+    backend's); further options go to the cells (``activation``, ``variant``).
+    """
+
     cell_class: type = _Cell
 
     def __init__(self, n_x: int, n_a: int, num_layers: int = 1, return_sequences: bool = True,
