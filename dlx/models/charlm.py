@@ -129,7 +129,7 @@ def train_charlm(model: CharLM, vocab: CharVocab, names, *, epochs: int = 10,
     history = []
     for epoch in range(int(epochs)):
         model.train()
-        order = backend.to_host(backend.rng.permutation(len(names))).tolist()
+        order = backend.to_host(backend.xp.argsort(backend.rng.random(len(names)))).tolist()
         total, count = 0.0, 0
         for batch in _batches(names, batch_size, order):
             x, t, lengths = encode_batch(vocab, batch, dtype)

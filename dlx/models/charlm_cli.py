@@ -21,7 +21,7 @@ DEFAULTS = {"epochs": 8, "batch_size": 32, "lr": 0.01, "n_a": 64, "cell": "lstm"
 def split_names(names, held_out: float):
     """(train, test) after a shuffle with the active backend's generator."""
     backend = backends.current()
-    order = backend.to_host(backend.rng.permutation(len(names))).tolist()
+    order = backend.to_host(backend.xp.argsort(backend.rng.random(len(names)))).tolist()
     n_test = max(1, round(held_out * len(names)))
     return [names[i] for i in order[n_test:]], [names[i] for i in order[:n_test]]
 
