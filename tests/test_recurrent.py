@@ -271,3 +271,19 @@ def test_clear_errors():
         nn.Bidirectional(nn.GRU(3, 4, stateful=True))
     with pytest.raises(dlx.ConfigError, match="dropout"):
         nn.LSTM(3, 4, num_layers=2, dropout=1.0)
+
+
+def test_bidirectional_many_to_one_joins_both_final_states(backend, rng):
+    seq = nn.Bidirectional(nn.LSTM(3, 4, dtype=F64))
+    last = nn.Bidirectional(nn.LSTM(3, 4, return_sequences=False, dtype=F64))
+    last.forward_cells, last.backward_cells = seq.forward_cells, seq.backward_cells
+    x = dlx.Tensor(backend.asarray(rng.standard_normal((3, 5, 3))))
+    lengths = np.array([5, 2, 0])
+    y = backend.to_host(seq(x, lengths=lengths).outputs.data)
+    out = last(x, lengths=lengths)
+    got = backend.to_host(out.outputs.data)
+    np.testing.assert_allclose(got[:2, :4], y[[0, 1], [4, 1], :4], rtol=1e-12)  # forward at L-1
+    np.testing.assert_allclose(got[:2, 4:], y[:2, 0, 4:], rtol=1e-12)  # backward ends at 0
+    np.testing.assert_array_equal(got[2], 0)
+    forward_state, backward_state = out.last_state[0]
+    assert isinstance(forward_state, nn.LSTMState) and isinstance(backward_state, nn.LSTMState)
