@@ -38,11 +38,12 @@ GATES = {"rnn-tanh": 1, "rnn-relu": 1, "lstm": 4, "gru": 3, "gru-pytorch": 3}
 class RecurrentSequence(Function):
     """Inputs ``(x, a0, [c0], W_x, W_a, b, [b_hn])``; see the module docstring."""
 
-    def __init__(self, kind: str, lengths, reverse: bool = False):
+    def __init__(self, kind: str, lengths, reverse: bool = False, masked: bool = True):
         if kind not in KINDS:
             raise ConfigError(f"recurrent_sequence: unknown cell kind {kind!r}; expected one "
                               f"of {', '.join(KINDS)}")
         self.kind, self.lengths, self.reverse = kind, lengths, bool(reverse)
+        self.masked = bool(masked)
 
     # -- layout helpers ------------------------------------------------------------------------
     def _time_major(self, a):
@@ -59,10 +60,14 @@ class RecurrentSequence(Function):
             a = a[self.reverse_index, self.xp.arange(a.shape[1])[None, :]]
         return self.xp.ascontiguousarray(a.transpose(1, 0, 2))
 
-    def _active_mask(self, T, dtype):
-        """(T, m, 1): 1 where step t is inside row i's sequence."""
+    def _masked(self, a):
+        """a (T, m, k) with the steps past each row's end set to zero (unless every row is
+        known to be full)."""
+        if not self.masked:
+            return a
         xp = self.xp
-        return (xp.arange(T)[:, None] < self.lengths[None, :]).astype(dtype)[:, :, None]
+        T = a.shape[0]
+        return a * (xp.arange(T)[:, None] < self.lengths[None, :]).astype(a.dtype)[:, :, None]
 
     # -- forward -------------------------------------------------------------------------------
     def forward(self, x, *rest):
@@ -123,7 +128,7 @@ class RecurrentSequence(Function):
                 a = A[t]
             self.Zh, self.b_hn = Zh, b_hn
         self.Z, self.A = Z, A
-        Y = self._batch_first(A * self._active_mask(T, x.dtype))
+        Y = self._batch_first(self._masked(A))
         if lstm:
             return Y, A[T - 1].copy(), C[T - 1].copy()
         return Y, A[T - 1].copy()
@@ -134,7 +139,7 @@ class RecurrentSequence(Function):
         m, T, n_x, n = self.shapes
         Z, A, W_a = self.Z, self.A, self.W_a
         dtype = A.dtype
-        gA = None if gy is None else self._time_major(gy) * self._active_mask(T, dtype)
+        gA = None if gy is None else self._masked(self._time_major(gy))
         da = xp.zeros((m, n), dtype) if ga_last is None else ga_last.copy()
         dZ = xp.empty_like(Z)
         prev = xp.empty_like(A)  # states entering each step: a0, A[0], ..., A[T-2]
@@ -209,12 +214,14 @@ class RecurrentSequence(Function):
         return tuple(grads)
 
 
-def recurrent_sequence(kind: str, x: Tensor, state, weights, lengths, reverse: bool = False):
+def recurrent_sequence(kind: str, x: Tensor, state, weights, lengths, reverse: bool = False,
+                       masked: bool = True):
     """Run one recurrent layer over x (m, T, n_x); see the module docstring.
 
     state: ``a0`` Tensor, or ``(a0, c0)`` for the LSTM; weights: ``(W_x, W_a, b)`` plus
     ``b_hn`` for ``gru-pytorch``; lengths: (m,) int64 device array (every row T for full
-    sequences). Returns the Function's output Tensors.
+    sequences); ``masked=False`` promises every length is T (skips zeroing the padding).
+    Returns the Function's output Tensors.
     """
     states = tuple(state) if kind == "lstm" else (state,)
-    return RecurrentSequence(kind, lengths, reverse)(x, *states, *weights)
+    return RecurrentSequence(kind, lengths, reverse, masked)(x, *states, *weights)

@@ -112,13 +112,14 @@ class _Cell(Module):
             raise DtypeError(f"{self.name}: {what} has dtype {t.dtype}, the cell's weights are "
                              f"{self.dtype}")
 
-    def sequence(self, x: Tensor, lengths, state=None, reverse: bool = False):
+    def sequence(self, x: Tensor, lengths, state=None, reverse: bool = False,
+                 masked: bool = True):
         """Run over x (m, T, n_x) -> (Y (m, T, n_a), last state); lengths: (m,) int64 device
-        array (see :func:`check_lengths`)."""
+        array (see :func:`check_lengths`); ``masked=False`` when every length is T."""
         m = x.shape[0]
         self._check_tensor("input x", x, (m, x.shape[1], self.n_x))
         outs = recurrent_sequence(self.kind, x, self.check_state(state, m), self.weights(),
-                                  lengths, reverse)
+                                  lengths, reverse, masked)
         return outs[0], self.pack_state(outs[1:])
 
     def pack_state(self, outs):
@@ -131,7 +132,8 @@ class _Cell(Module):
             raise ShapeError(f"{self.name}: a step takes x_t of shape (m, n_x={self.n_x}), got "
                              f"{tuple(x_t.shape)}")
         m = x_t.shape[0]
-        _, last = self.sequence(x_t.reshape(m, 1, self.n_x), full_lengths(m, 1), state)
+        _, last = self.sequence(x_t.reshape(m, 1, self.n_x), full_lengths(m, 1), state,
+                                masked=False)
         return last
 
     def __repr__(self):
@@ -352,7 +354,7 @@ class _Recurrent(Module):
         for i, cell in enumerate(self.cells):
             if i:
                 y = self._between_layers(y)
-            y, state = cell.sequence(y, lengths, states[i])
+            y, state = cell.sequence(y, lengths, states[i], masked=given)
             last.append(state)
         if self.stateful:
             self._carried = tuple(last)
@@ -450,8 +452,8 @@ class Bidirectional(Module):
             if i and self.dropout and self.training:
                 y = F.dropout(y, 1.0 - self.dropout)
             f0, b0 = initial_state[i]
-            yf, sf = fc.sequence(y, lengths, f0)
-            yb, sb = bc.sequence(y, lengths, b0, reverse=True)
+            yf, sf = fc.sequence(y, lengths, f0, masked=given)
+            yb, sb = bc.sequence(y, lengths, b0, reverse=True, masked=given)
             y = self._merge(yf, yb)
             last.append((sf, sb))
         if self.return_sequences:
