@@ -75,7 +75,8 @@ def add_train(subparsers, common):
                               "the bundled digits) and write history, plots and a checkpoint",
                               description="Train a model and write history.json, plots and "
                               "checkpoints into --out.")
-    p.add_argument("--model", choices=MODELS, default="cnn")
+    p.add_argument("--model", choices=MODELS + ("charlm",), default="cnn",
+                   help="charlm: character-level language model (--dataset names)")
     p.add_argument("--dataset", default="digits",
                    help="digits, breast-cancer, or a path to an .npz with arrays X and y")
     p.add_argument("--backend", choices=BACKENDS, default=None,
@@ -104,6 +105,10 @@ def cmd_train(args) -> int:
     from dlx.train.prepare import load_dataset, split
     from dlx.train.rundir import RunDirectory
 
+    if args.model == "charlm":
+        from dlx.models.charlm_cli import cmd_train_charlm
+
+        return cmd_train_charlm(args)
     started = time.perf_counter()
     _check_at_least(args, {"epochs": 0, "batch-size": 1, "seed": 0})
     backend = _use_backend(args.backend)
@@ -324,6 +329,9 @@ def cmd_bench(args) -> int:
 
 # -- entry point ----------------------------------------------------------------------------------
 COMMANDS = [add_train, add_evaluate, add_predict, add_info, add_bench]
+from dlx.models.charlm_cli import add_sample  # noqa: E402  (dlx sample)
+
+COMMANDS.append(add_sample)
 
 
 def add_search(subparsers, common):

@@ -18,7 +18,8 @@ PACKAGE = pathlib.Path(dlx.__file__).parent
 #: preparation that runs before anything reaches a device
 FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py",
                    "train/checkpoint_archive.py",
-                   "train/prepare.py", "cli.py"}
+                   "train/prepare.py", "cli.py",
+                   "data/sequences.py"}  # seeded synthetic sequences, generated on the host
 
 
 def _imported_roots(path: pathlib.Path):

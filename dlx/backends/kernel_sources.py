@@ -22,6 +22,8 @@ KERNELS: dict[str, tuple[str, ...]] = {
     "maxpool": ("maxpool_fwd", "maxpool_bwd", "maxpool_fwd_i32", "maxpool_bwd_i32"),
     "softmax_ce": ("softmax_ce_rows_warp", "softmax_ce_rows_block", "softmax_ce_finish",
                    "softmax_ce_bwd_warp", "softmax_ce_bwd_block"),
+    "rnn_cells": ("rnn_fwd", "rnn_bwd", "lstm_fwd", "lstm_bwd", "gru_reset_fwd", "gru_state_fwd",
+                  "gru_state_bwd", "gru_reset_bwd", "gru_torch_fwd", "gru_torch_bwd"),
 }
 #: NumPy dtype name -> entry point suffix
 SUFFIXES: dict[str, str] = {"float32": "f32", "float64": "f64"}

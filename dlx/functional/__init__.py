@@ -32,3 +32,7 @@ from dlx.functional.losses import cross_entropy
 from dlx.functional.targets import trusted_targets
 
 __all__ += ["cross_entropy", "trusted_targets"]
+from dlx.functional.concat import concatenate
+from dlx.functional.recurrent import recurrent_sequence
+
+__all__ += ["concatenate", "recurrent_sequence"]

@@ -14,3 +14,8 @@ __all__ = ["Activation", "AvgPool2D", "BatchNorm", "BatchNorm2D", "Conv2D", "Den
 from dlx.nn.caches import Cache, record_caches  # noqa: E402
 
 __all__ += ["Cache", "record_caches"]
+from dlx.nn.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, LSTMState,
+                              RecurrentOutput, RNNCell)
+
+__all__ += ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "LSTMState",
+            "RecurrentOutput", "RNN", "RNNCell"]
