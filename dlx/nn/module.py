@@ -28,17 +28,14 @@ class Module:
             object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, name, value)
 
-    #: integer/bool inputs are cast to the module's dtype at the call (set True in layers
-    #: that take indices, such as an embedding)
+    #: an integer/bool input (the first argument) is cast to the module's dtype at the call;
+    #: set True in layers that take indices, such as an embedding. Further arguments (e.g.
+    #: ``lengths``) are never cast.
     accepts_integer_input: bool = False
 
     def __call__(self, *args, **kwargs):
-        if not self.accepts_integer_input:
-            for a in args:
-                data = a.data if isinstance(a, Tensor) else a
-                if getattr(data, "dtype", None) is not None and data.dtype.kind in "biu":
-                    args = tuple(_float_input(self, a) for a in args)
-                    break
+        if args and not self.accepts_integer_input:
+            args = (_float_input(self, args[0]),) + args[1:]
         return self.forward(*args, **kwargs)
 
     @property
