@@ -22,3 +22,7 @@ from dlx.functional.conv import conv2d
 from dlx.functional.pooling import avg_pool2d, flatten, global_avg_pool2d, max_pool2d
 
 __all__ += ["avg_pool2d", "conv2d", "flatten", "global_avg_pool2d", "max_pool2d"]
+from dlx.functional.embedding import embedding
+from dlx.functional.join import concatenate, stack
+
+__all__ += ["concatenate", "embedding", "stack"]
