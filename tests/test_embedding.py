@@ -1,5 +1,5 @@
 """Embedding: lookup, scatter-add backward equal to the dense one-hot formula, padding,
-freezing, pretrained loading; concatenate/stack; gradient checks on every backend."""
+freezing, pretrained loading; gradient checks on every backend."""
 
 import numpy as np
 import pytest
@@ -109,18 +109,3 @@ def test_bad_vector_files(tmp_path):
     np.savez(npz, vectors=np.zeros((2, 2)))
     with pytest.raises(ConfigError, match="'words'"):
         load_vectors(npz)
-
-
-def test_concatenate_and_stack_gradients(backend, rng):
-    a = dlx.Tensor(backend.asarray(rng.normal(size=(2, 3))), requires_grad=True)
-    b = dlx.Tensor(backend.asarray(rng.normal(size=(2, 2))), requires_grad=True)
-    out = F.concatenate([a, b], axis=1)
-    np.testing.assert_array_equal(out.to_numpy(), np.concatenate([a.to_numpy(), b.to_numpy()], 1))
-    assert gradient_check(lambda: F.concatenate([a, b], axis=-1), [a, b]) < 1e-7
-    c = dlx.Tensor(backend.asarray(rng.normal(size=(2, 3))), requires_grad=True)
-    assert F.stack([a, c], axis=1).shape == (2, 2, 3)
-    assert gradient_check(lambda: F.stack([a, c], axis=1), [a, c]) < 1e-7
-    with pytest.raises(ShapeError, match="differ outside"):
-        F.concatenate([a, b], axis=0)
-    with pytest.raises(ShapeError, match="one shape"):
-        F.stack([a, b])

@@ -23,6 +23,5 @@ from dlx.functional.pooling import avg_pool2d, flatten, global_avg_pool2d, max_p
 
 __all__ += ["avg_pool2d", "conv2d", "flatten", "global_avg_pool2d", "max_pool2d"]
 from dlx.functional.embedding import embedding
-from dlx.functional.join import concatenate, stack
 
-__all__ += ["concatenate", "embedding", "stack"]
+__all__ += ["embedding"]
