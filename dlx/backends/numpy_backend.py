@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlx.backends import numpy_primitives as prim
+from dlx.backends import rnn_cells_numpy as rnn
 from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
 
@@ -83,6 +84,17 @@ class NumpyBackend(Backend):
         return results[0] if dx is None else dx
     softmax_ce_fwd = staticmethod(prim.softmax_ce_fwd)
     softmax_ce_bwd = staticmethod(prim.softmax_ce_bwd)
+    # recurrent-cell primitives (contract in dlx.backends.rnn_cells_numpy)
+    rnn_fwd = staticmethod(rnn.rnn_fwd)
+    rnn_bwd = staticmethod(rnn.rnn_bwd)
+    lstm_fwd = staticmethod(rnn.lstm_fwd)
+    lstm_bwd = staticmethod(rnn.lstm_bwd)
+    gru_reset_fwd = staticmethod(rnn.gru_reset_fwd)
+    gru_state_fwd = staticmethod(rnn.gru_state_fwd)
+    gru_state_bwd = staticmethod(rnn.gru_state_bwd)
+    gru_reset_bwd = staticmethod(rnn.gru_reset_bwd)
+    gru_torch_fwd = staticmethod(rnn.gru_torch_fwd)
+    gru_torch_bwd = staticmethod(rnn.gru_torch_bwd)
 
 
 #: below this many bytes of pooling input, threads cost more than they save

@@ -22,6 +22,10 @@ from dlx.functional.conv import conv2d
 from dlx.functional.pooling import avg_pool2d, flatten, global_avg_pool2d, max_pool2d
 
 __all__ += ["avg_pool2d", "conv2d", "flatten", "global_avg_pool2d", "max_pool2d"]
+from dlx.functional.concat import concatenate
+from dlx.functional.recurrent import recurrent_sequence
+
+__all__ += ["concatenate", "recurrent_sequence"]
 from dlx.functional.embedding import embedding
 
 __all__ += ["embedding"]

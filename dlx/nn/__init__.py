@@ -11,6 +11,11 @@ from dlx.nn.residual import Residual, ResidualBlock
 __all__ = ["Activation", "AvgPool2D", "BatchNorm", "BatchNorm2D", "Conv2D", "Dense", "Dropout",
            "Flatten", "GlobalAvgPool2D", "LeakyReLU", "MaxPool2D", "Module", "ReLU", "Residual",
            "ResidualBlock", "Sequential", "Sigmoid", "Softmax", "Tanh", "l2_penalty"]
+from dlx.nn.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, LSTMState,
+                              RecurrentOutput, RNNCell)
+
+__all__ += ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "LSTMState",
+            "RecurrentOutput", "RNN", "RNNCell"]
 from dlx.nn.embedding import Embedding
 
 __all__ += ["Embedding"]

@@ -11,3 +11,6 @@ from dlx.optim.schedules import (BoldDriver, BoldDriverAction, ExponentialDecay,
 __all__ = ["Adam", "BoldDriver", "BoldDriverAction", "ExponentialDecay", "GD",
            "GradientDescent", "InverseSqrtBatchDecay", "InverseSqrtDecay", "InverseTimeDecay",
            "Momentum", "Optimizer", "RMSprop", "Schedule", "StaircaseDecay"]
+from dlx.optim.clipping import clip_grad_norm, clip_grad_value, with_clipping
+
+__all__ += ["clip_grad_norm", "clip_grad_value", "with_clipping"]

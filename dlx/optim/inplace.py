@@ -77,6 +77,7 @@ class InPlaceOptimizer(Optimizer):
         """One update of every parameter with a gradient (flat when all of them have one)."""
         if self.flat is None or any(p.grad is None for p in self.params):
             return super().step()
+        self.clip_gradients()
         self.t += 1
         flat = self.flat
         flat.gather_grads()

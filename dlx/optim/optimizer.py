@@ -14,7 +14,13 @@ from dlx.errors import CheckpointError, ConfigError
 
 
 class Optimizer:
-    """Holds the parameters to update, the learning rate and per-parameter state."""
+    """Holds the parameters to update, the learning rate and per-parameter state.
+
+    ``clip_norm`` / ``clip_value`` (off by default; see :mod:`dlx.optim.clipping`) clip the
+    gradients at the start of every step."""
+
+    clip_norm: float | None = None
+    clip_value: float | None = None
 
     def __init__(self, params, lr: float):
         self.params = list(params)
@@ -34,8 +40,18 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
+    def clip_gradients(self) -> None:
+        """Apply the optimiser's gradient clipping options (a no-op when both are off)."""
+        from dlx.optim.clipping import clip_grad_norm, clip_grad_value
+
+        if self.clip_value is not None:
+            clip_grad_value(self.params, self.clip_value)
+        if self.clip_norm is not None:
+            clip_grad_norm(self.params, self.clip_norm)
+
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
+        self.clip_gradients()
         self.t += 1
         for p in self.params:
             if p.grad is not None:
