@@ -19,3 +19,6 @@ __all__ += ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "LSTMState",
 from dlx.nn.embedding import Embedding
 
 __all__ += ["Embedding"]
+from dlx.nn.attention import AdditiveAttention, length_mask
+
+__all__ += ["AdditiveAttention", "length_mask"]
