@@ -109,3 +109,19 @@ def test_bad_vector_files(tmp_path):
     np.savez(npz, vectors=np.zeros((2, 2)))
     with pytest.raises(ConfigError, match="'words'"):
         load_vectors(npz)
+
+
+def test_numpy_scatter_add_equals_add_at(rng):
+    from dlx.backends import get
+
+    be = get("numpy")
+    index = rng.integers(0, 6, size=40)
+    values = rng.normal(size=(40, 3))
+    target = rng.normal(size=(6, 3))
+    expected = target.copy()
+    np.add.at(expected, index, values)
+    be.scatter_add(target, index, values)
+    np.testing.assert_allclose(target, expected, rtol=1e-12, atol=1e-12)
+    column = np.zeros(6)
+    be.scatter_add(column, index, values[:, 0])  # 1-D values
+    np.testing.assert_allclose(column, np.bincount(index, values[:, 0], minlength=6))
