@@ -1,6 +1,6 @@
 """The course's date translator: seq2seq with attention, human-readable dates -> ISO.
 
-    python examples/date_translation.py [--epochs 12] [--train 10000] [--test 1000]
+    python examples/date_translation.py [--epochs 6] [--train 30000] [--test 1000]
                                         [--out date_attention.png] [--backend numpy]
 
 Prints, on held-out generated dates: exact-match accuracy (greedy and beam search) and
@@ -43,11 +43,11 @@ def plot_attention(path, source_text, output_text, alphas):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--train", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--train", type=int, default=30000)
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--lr", type=float, default=0.005)
-    parser.add_argument("--decay", type=float, default=0.85)
+    parser.add_argument("--decay", type=float, default=0.7)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="date_attention.png")
     args = parser.parse_args()
@@ -98,7 +98,7 @@ def main():
     print(f"error analysis (B=1 on dev): {report['errors']} errors, "
           f"{report['search_errors']} the search's fault, {report['model_errors']} the model's")
 
-    example = "saturday, 9 may 2018"
+    example = "wednesday, 9 may 2018"
     ex = encode_dates([(example, "2018-05-09")])
     tokens, alphas = model.attention_map(ex[0], ex[1])
     output = "".join(target.decode(backend.to_host(tokens)[0]))

@@ -9,9 +9,10 @@ Programmer as Woman is to Homemaker?").
       e_wiB = (e_wi . g / ||g||^2) g
       corrected_e_wiB = sqrt(|1 - ||mu_orth||^2|) (e_wiB - mu_B) / ||(e_wi - mu_orth) - mu_B||
       e_wi := corrected_e_wiB + mu_orth
-  The formula assumes unit-length word vectors (as the course's notebook does): the two
-  results then have unit length too and differ only along g, so every vector orthogonal to
-  g (every neutralised word) is equally far from both.
+  The two results share mu_orth and have opposite components along g, so every vector
+  orthogonal to g (every neutralised word) is equally far from both. (The course divides
+  by ||e_wi - mu||, not by ||e_wiB - mu_B|| as Bolukbasi et al. do, so the results have
+  unit length only when e_wi - mu lies along g; dlx keeps the course's formula.)
 """
 
 from __future__ import annotations

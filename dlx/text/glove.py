@@ -49,16 +49,24 @@ def weighting(x, x_max: float = 100.0, alpha: float = 0.75):
     return xp.minimum(1.0, (x / x_max) ** alpha)
 
 
-def glove_loss_and_grads(W, Wc, b, bc, i, j, logx, fx):
-    """J on a batch and its gradients with respect to w_i, w~_j, b_i, b~_j (one per cell)."""
-    diff = (W[i] * Wc[j]).sum(axis=1) + b[i] + bc[j] - logx
-    fdiff = fx * diff
+def glove_loss_and_grads(Wb, Wcb, i, j, logx, fx):
+    """J on a batch and its gradients with respect to [w_i, b_i] and [w~_j, b~_j] (one row
+    per cell); the tables hold the bias as their last column."""
+    xp = backends.backend_of(Wb).xp
+    wi, wj = Wb[i], Wcb[j]
+    d = wi.shape[1] - 1
+    diff = (wi[:, :d] * wj[:, :d]).sum(axis=1) + wi[:, d] + wj[:, d] - logx
+    fdiff = 2 * fx * diff
     loss = (fx * diff * diff).sum()
-    return loss, 2 * fdiff[:, None] * Wc[j], 2 * fdiff[:, None] * W[i], 2 * fdiff
+    ones = xp.ones((i.shape[0], 1), dtype=Wb.dtype)
+    gi = xp.concatenate([fdiff[:, None] * wj[:, :d], fdiff[:, None] * ones], axis=1)
+    gj = xp.concatenate([fdiff[:, None] * wi[:, :d], fdiff[:, None] * ones], axis=1)
+    return loss, gi, gj
 
 
 class AdaGradRows:
-    """AdaGrad on table rows: G += g^2, theta -= lr g / sqrt(G), per row touched."""
+    """AdaGrad on the rows of a table: the gradients of a batch are summed per distinct row
+    (the backend's ``scatter_add``), then G += g^2 and theta -= lr g / sqrt(G) on those rows."""
 
     def __init__(self, table, lr: float):
         xp = backends.backend_of(table).xp
@@ -67,9 +75,12 @@ class AdaGradRows:
 
     def update(self, rows, grad) -> None:
         backend = backends.backend_of(self.table)
-        backend.scatter_add(self.squares, rows, grad * grad)
-        backend.scatter_add(self.table, rows,
-                            -self.lr * grad / backend.xp.sqrt(self.squares[rows]))
+        xp = backend.xp
+        unique, inverse = xp.unique(rows, return_inverse=True)
+        g = xp.zeros((unique.shape[0], grad.shape[1]), dtype=grad.dtype)
+        backend.scatter_add(g, inverse.reshape(-1), grad)
+        self.squares[unique] += g * g
+        self.table[unique] -= self.lr * g / xp.sqrt(self.squares[unique])
 
 
 def train_glove(sentences, vocab, config: GloVeConfig | None = None, log=None) -> WordVectors:
@@ -82,12 +93,10 @@ def train_glove(sentences, vocab, config: GloVeConfig | None = None, log=None) -
     V, d, dtype = len(vocab), config.dim, backend.default_dtype
     rows, cols, x = cooccurrence(corpus.ids, corpus.sentence, V, config.window)
     logx, fx = xp.log(x).astype(dtype), weighting(x, config.x_max, config.alpha).astype(dtype)
-
-    def init(shape):
-        return ((rng.random(shape, dtype=xp.float64) - 0.5) / d).astype(dtype)
-
-    W, Wc, b, bc = init((V, d)), init((V, d)), init((V,)), init((V,))
-    optimisers = [AdaGradRows(t, config.lr) for t in (W, Wc, b, bc)]
+    # [w | b] and [w~ | b~]: vectors and biases of a word are updated together
+    Wb = ((rng.random((V, d + 1), dtype=xp.float64) - 0.5) / d).astype(dtype)
+    Wcb = ((rng.random((V, d + 1), dtype=xp.float64) - 0.5) / d).astype(dtype)
+    optimisers = AdaGradRows(Wb, config.lr), AdaGradRows(Wcb, config.lr)
     n = rows.shape[0]
     for epoch in range(config.epochs):
         order = xp.argsort(rng.random(n))
@@ -95,10 +104,10 @@ def train_glove(sentences, vocab, config: GloVeConfig | None = None, log=None) -
         for start in range(0, n, config.batch_size):
             k = order[start:start + config.batch_size]
             i, j = rows[k], cols[k]
-            loss, gw, gwc, gb = glove_loss_and_grads(W, Wc, b, bc, i, j, logx[k], fx[k])
-            for opt, index, grad in zip(optimisers, (i, j, i, j), (gw, gwc, gb, gb)):
-                opt.update(index, grad)
+            loss, gi, gj = glove_loss_and_grads(Wb, Wcb, i, j, logx[k], fx[k])
+            optimisers[0].update(i, gi)
+            optimisers[1].update(j, gj)
             total = total + loss
         if log is not None:
             log(epoch, float(total) / n)
-    return WordVectors(vocab.words, W + Wc)
+    return WordVectors(vocab.words, Wb[:, :d] + Wcb[:, :d])
