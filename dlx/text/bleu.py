@@ -1,7 +1,7 @@
 """BLEU (Papineni et al., 2002), sentence and corpus level, with explicit smoothing.
 
 For n = 1..N (N = 4): the clipped ("modified") precision
-    p_n = sum over hypotheses of sum_g min(count_hyp(g), max_ref count_ref(g)) / number of hyp n-grams
+    p_n = sum_hyps sum_g min(count_hyp(g), max_ref count_ref(g)) / number of hypothesis n-grams
 over n-grams g; the brevity penalty with c the hypothesis length and r the reference length
 closest to c (the shorter one on ties), summed over the corpus:
     BP = 1 if c > r else exp(1 - r / c)   (0 when c = 0)

@@ -113,7 +113,8 @@ def similarity_pairs(name: str = "wordsim353") -> list[tuple[str, str, float]]:
 def polarity_sentences() -> tuple[list[list[str]], list[int]]:
     """Pang and Lee's 200 bundled review sentences: (token lists, labels 1=pos / 0=neg)."""
     sentences, labels = [], []
-    with open(gensim_test_data("pang_lee_polarity.cor"), encoding="cp1252", errors="replace") as handle:
+    path = gensim_test_data("pang_lee_polarity.cor")
+    with open(path, encoding="cp1252", errors="replace") as handle:  # the file is not UTF-8
         for line in handle:
             label, _, text = line.partition(" ")
             if label in ("__label__pos", "__label__neg"):

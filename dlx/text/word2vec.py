@@ -107,7 +107,8 @@ def train_word2vec(sentences, vocab, config: Word2VecConfig | None = None,
             total_steps = config.epochs * (-(-centres.shape[0] // config.batch_size))
         loss = 0.0
         for start in range(0, centres.shape[0], config.batch_size):
-            c, o = centres[start:start + config.batch_size], contexts[start:start + config.batch_size]
+            stop = start + config.batch_size
+            c, o = centres[start:stop], contexts[start:stop]
             negs = xp.searchsorted(noise, rng.random((c.shape[0], config.negatives)))
             negs = xp.minimum(negs, V - 1)
             lr = config.lr * max(1e-4, 1 - step / total_steps)
