@@ -66,7 +66,8 @@ def add_train(subparsers, common):
                               "the bundled digits) and write history, plots and a checkpoint",
                               description="Train a model and write history.json, plots and "
                               "checkpoints into --out.")
-    p.add_argument("--model", choices=MODELS, default="cnn")
+    p.add_argument("--model", choices=MODELS + ("charlm",), default="cnn",
+                   help="charlm: character-level language model (--dataset names)")
     p.add_argument("--dataset", default="digits",
                    help="digits, breast-cancer, or a path to an .npz with arrays X and y")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
@@ -94,6 +95,10 @@ def cmd_train(args) -> int:
     from dlx.train import Checkpoint, LRScheduler, evaluate, fit
     from dlx.train.prepare import Preparation, dataset_id, load_dataset, split
 
+    if args.model == "charlm":
+        from dlx.models.charlm_cli import cmd_train_charlm
+
+        return cmd_train_charlm(args)
     started = time.perf_counter()
     defaults = TRAIN_DEFAULTS[args.model]
     epochs = args.epochs if args.epochs is not None else defaults["epochs"]
@@ -279,6 +284,9 @@ def cmd_bench(args) -> int:
 
 # -- entry point ----------------------------------------------------------------------------------
 COMMANDS = [add_train, add_evaluate, add_predict, add_info, add_bench]
+from dlx.models.charlm_cli import add_sample  # noqa: E402  (dlx sample)
+
+COMMANDS.append(add_sample)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -18,6 +18,7 @@ PACKAGE = pathlib.Path(dlx.__file__).parent
 #: preparation that runs before anything reaches a device
 FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py",
                    "train/prepare.py", "cli.py",
+                   "data/sequences.py",  # seeded synthetic sequences, generated on the host
                    "text/io.py"}  # word-vector files (GloVe text, .npz)
 
 

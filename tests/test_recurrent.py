@@ -52,10 +52,6 @@ def lstm_reference(x, a0, c0, W_x, W_a, b):
     return np.stack(ys, 1), a, c
 
 
-def _layer(cls, backend, **kw):
-    return cls(3, 4, dtype=F64, **kw)
-
-
 def test_course_gru_equals_handwritten_reference(backend, rng):
     layer = nn.GRU(3, 4, dtype=F64)
     for p in layer.parameters():
@@ -137,11 +133,33 @@ def test_bidirectional_stacked_gradient_check(backend, rng, kind):
                              [x, *layer.parameters()], n_directions=3) < 1e-7
 
 
-def test_cell_gradient_check(backend, rng):
-    cell = nn.GRUCell(3, 3, dtype=F64)
+@pytest.mark.parametrize("make", [lambda: nn.RNNCell(3, 3, dtype=F64),
+                                  lambda: nn.GRUCell(3, 3, dtype=F64),
+                                  lambda: nn.GRUCell(3, 3, variant="pytorch", dtype=F64),
+                                  lambda: nn.LSTMCell(3, 3, dtype=F64)],
+                         ids=["rnn", "gru", "gru-pytorch", "lstm"])
+def test_cell_gradient_check(backend, rng, make):
+    cell = make()
     x = dlx.Tensor(backend.asarray(rng.standard_normal((2, 3))), requires_grad=True)
     c = dlx.Tensor(backend.asarray(rng.standard_normal((2, 3))), requires_grad=True)
-    assert gradient_check(lambda: cell(cell(x, c), c), [x, c, *cell.parameters()]) < 1e-7
+    lstm = isinstance(cell, nn.LSTMCell)
+
+    def cost():  # two steps, the second fed the first's output
+        s1 = cell(x, nn.LSTMState(c, c * 0.5) if lstm else c)
+        s2 = cell(s1.a if lstm else s1, s1)
+        return (s2.c if lstm else s2) * 1.0
+
+    assert gradient_check(cost, [x, c, *cell.parameters()]) < 1e-7
+
+
+def test_dropout_between_layers_only_in_training(backend, rng):
+    layer = nn.GRU(3, 4, num_layers=2, dropout=0.5, dtype=F64)
+    x = dlx.Tensor(backend.asarray(rng.standard_normal((2, 5, 3))))
+    y_train = backend.to_host(layer(x).outputs.data)
+    layer.eval()
+    y_eval = [backend.to_host(layer(x).outputs.data) for _ in range(2)]
+    np.testing.assert_array_equal(y_eval[0], y_eval[1])
+    assert not np.allclose(y_train, y_eval[0])
 
 
 # -- variable lengths ----------------------------------------------------------------------------
@@ -223,10 +241,11 @@ def test_stateful_carries_state_and_detach_cuts_the_graph(backend, rng):
     assert np.abs(grad_only_second).sum() > 0
 
 
-# -- errors ------------------------------------------------------------------------------------------
+# -- errors -------------------------------------------------------------------------------------
 def test_clear_errors():
     layer = nn.LSTM(3, 4)
-    with pytest.raises(dlx.ShapeError, match=r"LSTM: expected a batch-first sequence \(m, T, n_x=3\)"):
+    with pytest.raises(dlx.ShapeError,
+                       match=r"LSTM: expected a batch-first sequence \(m, T, n_x=3\)"):
         layer(dlx.Tensor(np.zeros((2, 3))))
     with pytest.raises(dlx.ShapeError, match=r"lengths must lie in \[0, T=5\]"):
         layer(dlx.Tensor(np.zeros((2, 5, 3))), lengths=[6, 1])
@@ -238,7 +257,8 @@ def test_clear_errors():
         layer(dlx.Tensor(np.zeros((2, 5, 3), dtype=np.float32)).data.astype(np.float64))
     with pytest.raises(dlx.ShapeError, match=r"state a must have shape \(2, 4\)"):
         layer(dlx.Tensor(np.zeros((2, 5, 3), dtype=np.float32)),
-              initial_state=nn.LSTMState(dlx.Tensor(np.zeros((2, 5))), dlx.Tensor(np.zeros((2, 4)))))
+              initial_state=nn.LSTMState(dlx.Tensor(np.zeros((2, 5))),
+                                         dlx.Tensor(np.zeros((2, 4)))))
     with pytest.raises(dlx.ShapeError, match=r"LSTMCell: a step takes x_t of shape \(m, n_x=3\)"):
         nn.LSTMCell(3, 4)(dlx.Tensor(np.zeros((2, 4))))
     with pytest.raises(dlx.ConfigError, match="variant must be 'course' or 'pytorch'"):
@@ -251,3 +271,19 @@ def test_clear_errors():
         nn.Bidirectional(nn.GRU(3, 4, stateful=True))
     with pytest.raises(dlx.ConfigError, match="dropout"):
         nn.LSTM(3, 4, num_layers=2, dropout=1.0)
+
+
+def test_bidirectional_many_to_one_joins_both_final_states(backend, rng):
+    seq = nn.Bidirectional(nn.LSTM(3, 4, dtype=F64))
+    last = nn.Bidirectional(nn.LSTM(3, 4, return_sequences=False, dtype=F64))
+    last.forward_cells, last.backward_cells = seq.forward_cells, seq.backward_cells
+    x = dlx.Tensor(backend.asarray(rng.standard_normal((3, 5, 3))))
+    lengths = np.array([5, 2, 0])
+    y = backend.to_host(seq(x, lengths=lengths).outputs.data)
+    out = last(x, lengths=lengths)
+    got = backend.to_host(out.outputs.data)
+    np.testing.assert_allclose(got[:2, :4], y[[0, 1], [4, 1], :4], rtol=1e-12)  # forward at L-1
+    np.testing.assert_allclose(got[:2, 4:], y[:2, 0, 4:], rtol=1e-12)  # backward ends at 0
+    np.testing.assert_array_equal(got[2], 0)
+    forward_state, backward_state = out.last_state[0]
+    assert isinstance(forward_state, nn.LSTMState) and isinstance(backward_state, nn.LSTMState)

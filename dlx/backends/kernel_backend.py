@@ -26,6 +26,7 @@ import numpy as np
 
 from dlx.backends import kernel_sources
 from dlx.backends.base import Backend, as_pair, conv_output_size
+from dlx.backends.rnn_cells_launch import RnnCellKernels
 from dlx.errors import ConfigError, DtypeError, ShapeError
 
 
@@ -66,7 +67,7 @@ class Geometry:
         return tuple(np.int64(v) for v in astuple(self))
 
 
-class KernelBackend(Backend):
+class KernelBackend(RnnCellKernels, Backend):
     """A backend whose primitives launch the compiled kernels (see the module docstring)."""
 
     #: threads per block of the element-wise kernels

@@ -21,6 +21,8 @@ KERNELS: dict[str, tuple[str, ...]] = {
     "im2col": ("im2col", "col2im"),
     "maxpool": ("maxpool_fwd", "maxpool_bwd"),
     "softmax_ce": ("softmax_ce_rows", "softmax_ce_reduce", "softmax_ce_bwd"),
+    "rnn_cells": ("rnn_fwd", "rnn_bwd", "lstm_fwd", "lstm_bwd", "gru_reset_fwd", "gru_state_fwd",
+                  "gru_state_bwd", "gru_reset_bwd", "gru_torch_fwd", "gru_torch_bwd"),
 }
 #: NumPy dtype name -> entry point suffix
 SUFFIXES: dict[str, str] = {"float32": "f32", "float64": "f64"}

@@ -45,8 +45,12 @@ import numpy as np
 
 
 def _sigmoid(z):
+    """1 / (1 + exp(-z)), one new array (exp overflows to inf for very negative z: 0)."""
+    g = np.negative(z)
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
+        np.exp(g, out=g)
+    g += 1
+    return np.reciprocal(g, out=g)
 
 
 def _blocks(z, n: int, count: int):
@@ -98,25 +102,39 @@ def rnn_bwd(z, da, lengths, t, relu, dz, da_pass):
 # -- LSTM -------------------------------------------------------------------------------------
 def lstm_fwd(z, a_prev, c_prev, lengths, t, a, c):
     n = c.shape[1]
-    zf, zu, zc, zo = _blocks(z, n, 4)
-    np.multiply(_sigmoid(zf), c_prev, out=c)
-    c += _sigmoid(zu) * np.tanh(zc)
-    np.multiply(_sigmoid(zo), np.tanh(c), out=a)
+    g = _sigmoid(z)  # all four blocks at once; the c~ block is replaced by tanh below
+    gf, gu, gc, go = _blocks(g, n, 4)
+    np.tanh(z[:, 2 * n:3 * n], out=gc)
+    np.multiply(gf, c_prev, out=c)
+    gu *= gc
+    c += gu
+    np.tanh(c, out=a)
+    a *= go
     _keep_inactive(c, c_prev, lengths, t)
     _keep_inactive(a, a_prev, lengths, t)
 
 
 def lstm_bwd(z, c_prev, c, da, dc, lengths, t, dz, dc_prev, da_pass):
     n = c.shape[1]
-    zf, zu, zc, zo = _blocks(z, n, 4)
-    gf, gu, gc, go = _sigmoid(zf), _sigmoid(zu), np.tanh(zc), _sigmoid(zo)
+    g = _sigmoid(z)
+    gf, gu, gc, go = _blocks(g, n, 4)
+    np.tanh(z[:, 2 * n:3 * n], out=gc)
+    dsig = 1 - g
+    dsig *= g  # sigma' = sigma (1 - sigma) per gate; the c~ block is unused
     tc = np.tanh(c)
     dzf, dzu, dzc, dzo = _blocks(dz, n, 4)
-    dc_tot = dc + da * go * (1 - tc * tc)
-    np.multiply(da * tc, go * (1 - go), out=dzo)
-    np.multiply(dc_tot * c_prev, gf * (1 - gf), out=dzf)
-    np.multiply(dc_tot * gc, gu * (1 - gu), out=dzu)
-    np.multiply(dc_tot * gu, 1 - gc * gc, out=dzc)
+    dc_tot = 1 - tc * tc
+    dc_tot *= go
+    dc_tot *= da
+    dc_tot += dc
+    np.multiply(da, tc, out=dzo)
+    dzo *= dsig[:, 3 * n:]
+    np.multiply(dc_tot, c_prev, out=dzf)
+    dzf *= dsig[:, :n]
+    np.multiply(dc_tot, gc, out=dzu)
+    dzu *= dsig[:, n:2 * n]
+    np.multiply(dc_tot, gu, out=dzc)
+    dzc *= 1 - gc * gc
     np.multiply(dc_tot, gf, out=dc_prev)
     _mask_state_backward(dz, dc_prev, dc, lengths, t)
     _mask_backward(dz, da_pass, da, lengths, t)

@@ -363,6 +363,9 @@ def all_cases() -> list[Case]:
         Case(f"overhead/op raw arrays {label}", "overhead", _overhead_raw, None,
              ops=deep_narrow_ops),
     ]
+    from dlx.bench import rnn_cases
+
+    cases += rnn_cases.cases()
     return cases
 
 

@@ -89,6 +89,8 @@ TARGETS = [
     Target("conv 64x16x32x32->32 3x3 fwd+bwd", ">= 40% of NumPy GEMM GFLOP/s", _conv_vs_gemm),
     Target("peak host memory LeNet-5 step b256", "<= 1.3x PyTorch's", _memory_vs_torch),
     Target("autodiff overhead per op", "< 20 us/op (deep narrow model, batch 1)", _overhead),
+    Target("LSTM layer m64 T50 128->128 fwd+bwd", "<= 1.5x PyTorch's time",
+           _speed_vs_torch("lstm layer fwd+bwd m64 T50 128->128", 1.5, faster=False)),
 ]
 
 

@@ -87,28 +87,32 @@ class RecurrentSequence(Function):
         self.shapes = (m, T, n_x, n)
         self.xt, self.a0, self.W_x, self.W_a = xt, a0, W_x, W_a
         a = a0
+        # the recurrent product goes to a buffer allocated once: a fresh (m, G*n) array per
+        # step can exceed glibc's mmap threshold and cost page faults every step
+        rec = xp.empty_like(Z[0])
         if self.kind.startswith("rnn"):
             relu = self.kind == "rnn-relu"
             for t in range(T):
-                Z[t] += a @ W_a.T
+                Z[t] += xp.matmul(a, W_a.T, out=rec)
                 be.rnn_fwd(Z[t], a, self.lengths, t, relu, A[t])
                 a = A[t]
         elif lstm:
             C = xp.empty_like(A)
             c = c0
             for t in range(T):
-                Z[t] += a @ W_a.T
+                Z[t] += xp.matmul(a, W_a.T, out=rec)
                 be.lstm_fwd(Z[t], a, c, self.lengths, t, A[t], C[t])
                 a, c = A[t], C[t]
             self.C, self.c0 = C, c0
         elif self.kind == "gru":
             W_ur, W_c = W_a[:2 * n], W_a[2 * n:]
             rc = xp.empty((m, n), dtype=x.dtype)
+            rec_ur, rec_c = xp.empty((m, 2 * n), x.dtype), xp.empty((m, n), x.dtype)
             for t in range(T):
                 z = Z[t]
-                z[:, :2 * n] += a @ W_ur.T
+                z[:, :2 * n] += xp.matmul(a, W_ur.T, out=rec_ur)
                 be.gru_reset_fwd(z, a, rc)
-                z[:, 2 * n:] += rc @ W_c.T
+                z[:, 2 * n:] += xp.matmul(rc, W_c.T, out=rec_c)
                 be.gru_state_fwd(z, a, self.lengths, t, A[t])
                 a = A[t]
         else:  # gru-pytorch
@@ -142,7 +146,7 @@ class RecurrentSequence(Function):
                 if gA is not None:
                     da += gA[t]
                 be.rnn_bwd(Z[t], da, self.lengths, t, relu, dZ[t], da_pass)
-                da = dZ[t] @ W_a
+                xp.matmul(dZ[t], W_a, out=da)  # da is consumed: reuse its buffer
                 da += da_pass
             dW_a = dZ.reshape(T * m, -1).T @ prev.reshape(T * m, n)
         elif self.kind == "lstm":
@@ -155,7 +159,7 @@ class RecurrentSequence(Function):
                 c_prev = C[t - 1] if t > 0 else self.c0
                 be.lstm_bwd(Z[t], c_prev, C[t], da, dc, self.lengths, t, dZ[t], dc_prev,
                             da_pass)
-                da = dZ[t] @ W_a
+                xp.matmul(dZ[t], W_a, out=da)
                 da += da_pass
                 dc, dc_prev = dc_prev, dc
             dW_a = dZ.reshape(T * m, -1).T @ prev.reshape(T * m, n)

@@ -94,8 +94,7 @@ class _Cell(Module):
         return self.W_x, self.W_a, self.b
 
     def zero_state(self, m: int):
-        zeros = Tensor(backends.current().xp.zeros((m, self.n_a), dtype=self.dtype))
-        return zeros
+        return Tensor(backends.current().xp.zeros((m, self.n_a), dtype=self.dtype))
 
     def check_state(self, state, m: int):
         """``state`` as this cell's state for a batch of m (zeros when None)."""
@@ -162,6 +161,9 @@ class RNNCell(_Cell):
 class GRUCell(_Cell):
     """Gated recurrent unit; ``variant="course"`` (default) or ``"pytorch"``.
 
+    The update-gate bias starts at -1 (course; +1 for PyTorch's flipped z), see
+    :meth:`initial_bias`.
+
     course: Gu = sigma(W_u [c<t-1>, x<t>] + b_u), Gr = sigma(W_r [c<t-1>, x<t>] + b_r),
     c~<t> = tanh(W_c [Gr * c<t-1>, x<t>] + b_c), c<t> = Gu * c~<t> + (1 - Gu) * c<t-1>, a<t> = c<t>.
     pytorch (also cuDNN's and Keras' default, reset after the product, update gate flipped):
@@ -184,6 +186,15 @@ class GRUCell(_Cell):
     @property
     def kind(self):
         return "gru" if self.variant == "course" else "gru-pytorch"
+
+    def initial_bias(self, dtype):
+        """The gate that keeps c<t-1> starts open at sigma(1) = 0.73, the GRU analogue of the
+        LSTM's forget bias of 1: b_u = -1 (course; Gu replaces the state), b_z = +1 (pytorch;
+        z keeps it). With zero biases half the state is lost every step and a 50-step
+        dependency is out of reach at the start of training."""
+        b = init.zeros((3 * self.n_a,), dtype)
+        b[:self.n_a] = -1 if self.variant == "course" else 1
+        return b
 
     def weights(self):
         return super().weights() + ((self.b_hn,) if self.variant == "pytorch" else ())
@@ -280,6 +291,14 @@ def _final_output(state, lengths, given: bool):
 
 # -- layers -----------------------------------------------------------------------------------
 class _Recurrent(Module):
+    """A stack of ``num_layers`` cells over whole sequences (see :meth:`forward`).
+
+    dropout: probability of dropping each unit of a layer's outputs before the next layer
+    (training only); stateful: every call starts from the state the previous one ended in
+    (truncated BPTT with :meth:`detach_state`); dtype: of the weights (default: the
+    backend's); further options go to the cells (``activation``, ``variant``).
+    """
+
     cell_class: type = _Cell
 
     def __init__(self, n_x: int, n_a: int, num_layers: int = 1, return_sequences: bool = True,

@@ -13,6 +13,8 @@ import numpy as np
 from kernel_cases import (DTYPES, GEOMETRIES, SOFTMAX_CASES, assert_outputs_match,
                           distinct_values, softmax_inputs, softmax_outputs, window_outputs)
 
+from rnn_cases import RNN_CASES, assert_rnn_outputs_match, rnn_inputs, rnn_outputs
+
 from dlx.backends.emulated_backend import EmulatedBackend
 from dlx.backends.numpy_backend import NumpyBackend
 
@@ -29,6 +31,9 @@ def main(kernel_dir: str | None) -> None:
             args = softmax_inputs(case, dtype)
             assert_outputs_match(softmax_outputs(sanitized, *args),
                                  softmax_outputs(reference, *args), name)
+        for name, case in RNN_CASES.items():
+            inp = rnn_inputs(case, dtype)
+            assert_rnn_outputs_match(rnn_outputs(sanitized, inp), rnn_outputs(reference, inp), name)
     print("sanitized run: every primitive ok")
 
 
