@@ -19,7 +19,8 @@ PACKAGE = pathlib.Path(dlx.__file__).parent
 FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py",
                    "train/checkpoint_archive.py",
                    "train/prepare.py", "cli.py",
-                   "data/sequences.py"}  # seeded synthetic sequences, generated on the host
+                   "data/sequences.py",  # seeded synthetic sequences, generated on the host
+                   "text/io.py"}  # word-vector files (GloVe text, .npz)
 
 
 def _imported_roots(path: pathlib.Path):

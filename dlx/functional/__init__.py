@@ -36,3 +36,6 @@ from dlx.functional.concat import concatenate
 from dlx.functional.recurrent import recurrent_sequence
 
 __all__ += ["concatenate", "recurrent_sequence"]
+from dlx.functional.embedding import embedding
+
+__all__ += ["embedding"]

@@ -19,3 +19,9 @@ from dlx.nn.recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, 
 
 __all__ += ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "LSTMState",
             "RecurrentOutput", "RNN", "RNNCell"]
+from dlx.nn.embedding import Embedding
+
+__all__ += ["Embedding"]
+from dlx.nn.attention import AdditiveAttention, length_mask
+
+__all__ += ["AdditiveAttention", "length_mask"]
