@@ -87,3 +87,13 @@ def reference():
 def rng():
     """A host NumPy generator for building test inputs (seeded)."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def float64_default():
+    """Every tensor and parameter built during the test is float64 (exact formula and
+    gradient checks); the previous default dtype is restored afterwards."""
+    import dlx
+
+    with dlx.default_dtype("float64"):
+        yield

@@ -8,6 +8,8 @@ import dlx.nn as nn
 from dlx.errors import ConfigError, ShapeError
 from dlx.gradcheck import gradient_check
 
+pytestmark = pytest.mark.usefixtures("float64_default")  # exact formulas, gradient checks
+
 
 def setup(backend, rng, m=2, T=4, n_s=3, n_a=5, h=4):
     att = nn.AdditiveAttention(n_s, n_a, h)

@@ -12,9 +12,12 @@ from dlx.gradcheck import gradient_check
 from dlx.text.io import load_vectors, save_vectors
 
 
+pytestmark = pytest.mark.usefixtures("float64_default")  # exact formulas, gradient checks
+
+
 def make_layer(backend, rng, V=7, d=3, **kwargs):
     layer = nn.Embedding(V, d, **kwargs)
-    layer.weight.data = backend.asarray(rng.normal(size=(V, d)))
+    layer.weight.data = backend.asarray(rng.normal(size=(V, d)), layer.weight.dtype)
     if kwargs.get("padding_idx") is not None:
         layer.weight.data[kwargs["padding_idx"]] = 0
     return layer

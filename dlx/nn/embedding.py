@@ -17,6 +17,8 @@ class Embedding(Module):
     ``freeze()`` / ``frozen=True`` stop training the matrix (it keeps no gradient).
     """
 
+    accepts_integer_input = True  # token indices, never cast to float
+
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  frozen: bool = False, std: float = 1.0):
         super().__init__()

@@ -25,6 +25,8 @@ def _ids_and_lengths(x, pad: int):
 
 
 class AveragedEmbeddingClassifier(Module):
+    accepts_integer_input = True  # token indices, never cast to float
+
     def __init__(self, vectors, n_classes: int, pad: int = 0, frozen: bool = True):
         super().__init__()
         self.pad = pad
@@ -39,6 +41,8 @@ class AveragedEmbeddingClassifier(Module):
 
 
 class LSTMClassifier(Module):
+    accepts_integer_input = True  # token indices, never cast to float
+
     def __init__(self, vectors, n_classes: int, n_a: int = 32, keep_prob: float = 0.5,
                  pad: int = 0, frozen: bool = True):
         super().__init__()

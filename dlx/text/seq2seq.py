@@ -40,6 +40,8 @@ class DecoderState(NamedTuple):
 class AttentionSeq2Seq(Module):
     """``model(x, lengths, y)`` -> teacher-forced logits (m, T_y, V_out)."""
 
+    accepts_integer_input = True  # token indices, never cast to float
+
     def __init__(self, n_in_tokens: int, n_out_tokens: int, bos: int, eos: int,
                  embed_dim: int = 16, n_a: int = 32, n_s: int = 64, n_hidden: int = 10,
                  pad: int = 0):
