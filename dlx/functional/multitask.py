@@ -52,6 +52,10 @@ def multi_task_cross_entropy(z, y, mask=None) -> Tensor:
     return MultiTaskBCE()(z, y, Tensor(labelled))
 
 
+#: fit/evaluate take NaN targets as missing labels for this loss (dlx.train.targets)
+multi_task_cross_entropy.missing_targets_are_nan = True
+
+
 def per_task_accuracy(z, y, mask=None) -> list:
     """Accuracy of (z > 0) per task over its labelled examples (None for a task without any)."""
     from dlx import backends

@@ -14,6 +14,10 @@ output                 targets accepted            canonical targets, loss for "
 any                    float targets, not labels   output's shape, float; mean squared error
 =====================  ==========================  ==========================================
 
+A callable loss with the attribute ``missing_targets_are_nan = True`` (such as
+``F.multi_task_cross_entropy``) takes NaN targets as missing labels; infinities are still
+refused.
+
 Float targets count as labels for ``loss="auto"`` when every value is a whole class index
 (0/1 for one output, one-hot rows for K outputs); pass ``loss="mse"`` to regress on them.
 With an explicit loss the targets follow that loss: ``"binary_cross_entropy"`` also takes
@@ -139,9 +143,12 @@ def prepare(name: str, model, X, y, loss="auto"):
     k = out_shape[1] if len(out_shape) == 2 else 1
     output = "probabilities" if output_activation(model) else "logits"
     if y.dtype.kind == "f":
-        checks.add(~xp.isfinite(y.reshape(y.shape[0], -1)).all(axis=1),
-                   lambda rows: f"{name}: y holds NaN or infinite values in {rows}",
-                   error=DataError)
+        if getattr(loss, "missing_targets_are_nan", False):  # NaN marks a missing label
+            bad, what = xp.isinf(y.reshape(y.shape[0], -1)).any(axis=1), "infinite values"
+        else:
+            bad, what = ~xp.isfinite(y.reshape(y.shape[0], -1)).all(axis=1), \
+                "NaN or infinite values"
+        checks.add(bad, lambda rows: f"{name}: y holds {what} in {rows}", error=DataError)
         checks.run()
     is_int = y.dtype.kind in "biu"
     if k > 1 and loss not in ("mse", "binary_cross_entropy"):
