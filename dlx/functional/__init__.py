@@ -22,3 +22,6 @@ from dlx.functional.conv import conv2d
 from dlx.functional.pooling import avg_pool2d, flatten, global_avg_pool2d, max_pool2d
 
 __all__ += ["avg_pool2d", "conv2d", "flatten", "global_avg_pool2d", "max_pool2d"]
+from dlx.functional.concat import concat, stack
+
+__all__ += ["concat", "stack"]

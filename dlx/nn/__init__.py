@@ -11,3 +11,7 @@ from dlx.nn.residual import Residual, ResidualBlock
 __all__ = ["Activation", "AvgPool2D", "BatchNorm", "BatchNorm2D", "Conv2D", "Dense", "Dropout",
            "Flatten", "GlobalAvgPool2D", "LeakyReLU", "MaxPool2D", "Module", "ReLU", "Residual",
            "ResidualBlock", "Sequential", "Sigmoid", "Softmax", "Tanh", "l2_penalty"]
+from dlx.nn.inception import Inception
+from dlx.nn.transfer import cached_features, freeze, replace_head, unfreeze
+
+__all__ += ["Inception", "cached_features", "freeze", "replace_head", "unfreeze"]

@@ -259,7 +259,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
     dev_batches = None if dev is None else MiniBatches(
         *as_xy(dev, "dev"), batch_size=eval_batch_size, shuffle=False, dtype=dtype)
     loss_fn = resolve_loss(loss)
-    opt = make_optimizer(optimizer, model.parameters(), lr)
+    opt = make_optimizer(optimizer, [p for p in model.parameters() if p.requires_grad], lr)
     callbacks = list(callbacks)
     if not any(isinstance(cb, NaNGuard) for cb in callbacks):
         callbacks.append(NaNGuard())
