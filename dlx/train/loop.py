@@ -237,7 +237,8 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
         optimizer="adam", lr: float | None = None, loss="auto", l2: float = 0.0,
         callbacks=(), shuffle: bool = True, resume=None, verbose: bool = True,
         progress: bool | None = None, log_file=None, eval_batch_size: int = 256,
-        checkpoint_info: dict | None = None, checkpoint_arrays: dict | None = None) -> History:
+        checkpoint_info: dict | None = None, checkpoint_arrays: dict | None = None,
+        augment=None) -> History:
     """Train ``model`` for ``epochs`` epochs (in total: a resumed run continues up to it).
 
     optimizer: name or Optimizer (``lr`` overrides its rate); ``l2``: model-wide lambda of
@@ -246,7 +247,8 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
     to continue from exactly — parameters, buffers, optimiser and RNG state, epoch, history
     and callback state; verbose=False silences output, ``progress`` forces the bar on/off;
     checkpoint_info / checkpoint_arrays: JSON metadata / arrays stored in every checkpoint
-    written by this run (e.g. how the data was prepared). Returns the History.
+    written by this run (e.g. how the data was prepared); augment: a callable applied to
+    every training batch on the device (see ``dlx.data.augment``). Returns the History.
     """
     from dlx.nn.l2 import l2_penalty, regularized_parameters
 
@@ -285,7 +287,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
             model.train()
             acc = _Accumulator()
             for xb, yb in batches:
-                out = model(Tensor(xb))
+                out = model(Tensor(xb if augment is None else augment(xb)))
                 cost = loss_fn(out, yb)
                 if regularized:
                     cost = cost + l2_penalty(model, l2, yb.shape[0])
