@@ -4,9 +4,10 @@
 
 1. A CNN (dlx.models.cnn) is trained on every training image of digits 0-4.
 2. Digits 5-9 get only ``--per-class`` training images each; the rest are the test set.
-   a. transfer: the 0-4 network's head is replaced by a new random Dense(128, 5), the body
-      is frozen, its activations on the 250 images are computed once (cached_features),
-      and only the head trains on them;
+   a. transfer: the 0-4 network's dense head (Dense 128 ReLU, Dense 5) is replaced by one
+      new random Dense(1024, 5) on the convolutional features, the body is frozen, its
+      activations on the training images are computed once (cached_features), and only
+      the head trains on them;
    b. scratch: the same architecture trained from random weights on the 250 images;
    c. scratch + augmentation: (b) with random shifts, rotations, jitter and noise per batch;
    d. fine-tune: (a), then the whole network unfrozen and trained briefly at a low rate.
@@ -56,11 +57,11 @@ def main():
 
     # (a) transfer: new head on frozen, cached features
     backend.seed(args.seed + 1)
-    model = nn.replace_head(base, nn.Dense(128, 5))
+    model = nn.replace_head(base, nn.Dense(1024, 5), n_layers=2)
     body = nn.Sequential(*model.layers[:-1])
     nn.freeze(body)
     features = nn.cached_features(body, Xs)
-    fit(model.layers[-1], (features, ys), epochs=150, batch_size=50, lr=0.003, verbose=False)
+    fit(model.layers[-1], (features, ys), epochs=100, batch_size=50, lr=0.003, verbose=False)
     results = {"transfer (head only)": evaluate(model, (Xt, yt))["accuracy"]}
 
     # (d) fine-tune the whole network briefly

@@ -7,7 +7,7 @@ change, so :func:`cached_features` computes them once and the head trains on the
 (the course's advice for small data sets)::
 
     base = load_checkpoint("digits04.npz").model       # trained on digits 0-4
-    model = replace_head(base, Dense(64, 5))           # new random head for digits 5-9
+    model = replace_head(base, Dense(1024, 5), 2)      # new random head for digits 5-9
     freeze(model.layers[:-1])
     F_train = cached_features(Sequential(*model.layers[:-1]), X_train)
     fit(model.layers[-1], (F_train, y_train))          # train the head only
@@ -51,16 +51,16 @@ def trainable_parameters(model: Module) -> list:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def replace_head(model, head: Module):
-    """``model`` (a Sequential) with its last layer replaced by ``head``, in place; returns
-    the model. The head is new and randomly initialised by whoever built it."""
+def replace_head(model, head: Module, n_layers: int = 1):
+    """``model`` (a Sequential) with its last ``n_layers`` layers replaced by ``head``, in
+    place; returns the model. The head is new and randomly initialised by whoever built it."""
     layers = getattr(model, "layers", None)
-    if not layers:
-        raise ConfigError(f"replace_head: expected a non-empty Sequential, got "
-                          f"{type(model).__name__}")
+    if not layers or not 1 <= int(n_layers) <= len(layers):
+        raise ConfigError(f"replace_head: expected a Sequential with at least {n_layers} "
+                          f"layer(s), got {type(model).__name__}")
     if not isinstance(head, Module):
         raise ConfigError(f"replace_head: the head must be a Module, got {type(head).__name__}")
-    layers[-1] = head
+    layers[len(layers) - int(n_layers):] = [head]
     return model
 
 
