@@ -17,7 +17,8 @@ PACKAGE = pathlib.Path(dlx.__file__).parent
 #: modules outside dlx/backends allowed to import numpy: file I/O and host-side data
 #: preparation that runs before anything reaches a device
 FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py",
-                   "train/prepare.py", "cli.py"}
+                   "train/prepare.py", "cli.py",
+                   "data/images.py"}  # image files: read, resize on the host, write PNG
 
 
 def _imported_roots(path: pathlib.Path):
