@@ -22,6 +22,7 @@ import numpy as np
 import dlx.nn as nn
 from dlx import backends
 from dlx.core import Tensor, no_grad
+from dlx.data.augment import Compose, Noise, RandomRotation, RandomShift
 from dlx.data.datasets import load_digits
 from dlx.optim import Adam
 from dlx.vision.face import (best_threshold, l2_normalize, mine_triplets,
@@ -54,6 +55,10 @@ def main():
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alpha", type=float, default=0.2)
+    parser.add_argument("--dim", type=int, default=16, help="embedding size")
+    parser.add_argument("--strategy", default="semi-hard", choices=["semi-hard", "hard"])
+    parser.add_argument("--augment", action="store_true",
+                        help="random shifts, rotations and noise on every training batch")
     parser.add_argument("--roc", default=None, help="write the verification ROC curve here")
     args = parser.parse_args()
     backend = backends.set_backend(args.backend)
@@ -66,15 +71,17 @@ def main():
     dev_idx, train_idx = seen[:300], seen[300:]
     unseen = rng.permutation(np.flatnonzero(y >= 7))
 
-    model = encoder()
+    model = encoder(args.dim)
+    augment = Compose(RandomShift(1), RandomRotation(10), Noise(0.05)) if args.augment else None
     opt = Adam(model.parameters(), lr=0.002)
     Xt, yt = backend.asarray(X[train_idx]), backend.asarray(y[train_idx])
     for epoch in range(args.epochs):
         order = rng.permutation(len(train_idx))
         for k in range(0, len(order), 96):
             b = backend.asarray(order[k:k + 96])
-            emb = l2_normalize(model(Tensor(Xt[b])))
-            a, p, n = mine_triplets(emb.data, yt[b], args.alpha, "semi-hard")
+            xb = Xt[b] if augment is None else augment(Xt[b])
+            emb = l2_normalize(model(Tensor(xb)))
+            a, p, n = mine_triplets(emb.data, yt[b], args.alpha, args.strategy)
             loss = triplet_loss(emb[a], emb[p], emb[n], args.alpha)
             opt.zero_grad()
             loss.backward()
