@@ -98,5 +98,11 @@ def test_dlx_style_command_writes_the_image_and_the_cost_curve(tmp_path, capsys)
     assert main(["style", str(tmp_path / "c.png"), str(tmp_path / "s.png"), "-o", str(out),
                  "--size", "12", "--steps", "3", "--no-progress"]) == 0
     assert out.is_file() and (tmp_path / "out_costs.png").is_file()
-    assert "style cost" in capsys.readouterr().out
+    assert "of the style image's own content cost" in capsys.readouterr().out
     assert main(["style", "nothere.png", "china", "-o", str(out)]) == 2
+
+
+def test_content_distance_is_zero_for_equal_images(backend, rng):
+    transfer = StyleTransfer(FeatureNet.random(widths=(4, 4), kernels=(3, 3)), content_layer=1)
+    a, b = rng.uniform(size=(2, 3, 8, 8)).astype(np.float32)
+    assert transfer.content_distance(a, a) == 0 and transfer.content_distance(a, b) > 0

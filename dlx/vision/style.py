@@ -180,6 +180,16 @@ class StyleTransfer:
     def _acts(self, image):
         return self.features(image - 0.5)
 
+    def content_distance(self, a, b) -> float:
+        """J_content between two (3, H, W) images: the yardstick for how far the generated
+        image drifted from the content (J_content(C, S) is the style image's distance)."""
+        backend = backends.current()
+        dtype = self.features.convs[0].W.dtype
+        with no_grad():
+            acts = [self._acts(Tensor(backend.asarray(x, dtype=dtype)[None]))[self.content_layer]
+                    for x in (a, b)]
+            return float(content_cost(acts[0], acts[1]).item())
+
     def layer_costs(self, generated, content_acts, style_grams):
         """(J_content, [J_style^[l] per style layer]) as Tensors for a (1, 3, H, W) image."""
         acts = self._acts(generated)

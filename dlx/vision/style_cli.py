@@ -91,8 +91,10 @@ def cmd_style(args) -> int:
     _plot_costs(history, stem.with_suffix(".png"))
     stem.with_suffix(".json").write_text(json.dumps(history))
     first, last = history[0], history[-1]
+    yardstick = transfer.content_distance(content, style)
     print(f"wrote {out} ({image.shape[1]}x{image.shape[2]}); style cost {first['style']:.4g} "
           f"-> {last['style']:.4g} ({first['style'] / max(last['style'], 1e-30):.1f}x lower), "
-          f"content cost {first['content']:.4g} -> {last['content']:.4g}; cost curve "
-          f"{stem.with_suffix('.png')}")
+          f"content cost {first['content']:.4g} -> {last['content']:.4g} "
+          f"({last['content'] / yardstick:.1%} of the style image's own content cost "
+          f"{yardstick:.4g}); cost curve {stem.with_suffix('.png')}")
     return 0
