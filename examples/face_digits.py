@@ -81,7 +81,7 @@ def main():
             b = backend.asarray(order[k:k + 96])
             xb = Xt[b] if augment is None else augment(Xt[b])
             emb = l2_normalize(model(Tensor(xb)))
-            a, p, n = mine_triplets(emb.data, yt[b], args.alpha, args.strategy)
+            a, p, n = mine_triplets(emb.data, yt[b], args.strategy)
             loss = triplet_loss(emb[a], emb[p], emb[n], args.alpha)
             opt.zero_grad()
             loss.backward()

@@ -40,7 +40,7 @@ def test_zero_distance_gives_a_finite_gradient_and_no_valid_triplet_gives_zero(b
     assert loss.item() == 0 and np.all(backend.to_host(a.grad) == 0)
 
 
-def _mining_reference(e, labels, alpha, strategy):
+def _mining_reference(e, labels, strategy):
     d = ((e[:, None] - e[None]) ** 2).sum(-1)
     out = []
     for i in range(len(e)):
@@ -51,8 +51,10 @@ def _mining_reference(e, labels, alpha, strategy):
             if not negs:
                 continue
             hard = min(negs, key=lambda k: (d[i, k], k))
-            semi = [k for k in negs if d[i, j] < d[i, k] < d[i, j] + alpha]
-            pick = hard if strategy == "hard" or not semi else min(semi, key=lambda k: (d[i, k], k))
+            semi = [k for k in negs if d[i, k] > d[i, j]]
+            easiest = max(negs, key=lambda k: (d[i, k], -k))
+            pick = hard if strategy == "hard" else \
+                min(semi, key=lambda k: (d[i, k], k)) if semi else easiest
             out.append((i, j, pick))
     return out
 
@@ -64,11 +66,11 @@ def test_mining_equals_a_loop_reference(backend, rng, strategy):
         e /= np.linalg.norm(e, axis=1, keepdims=True)
         labels = rng.integers(0, 3, 12)
         a, p, n = (backend.to_host(t) for t in mine_triplets(backend.asarray(e),
-                                                             backend.asarray(labels), 0.5,
+                                                             backend.asarray(labels),
                                                              strategy))
         d = ((e[:, None] - e[None]) ** 2).sum(-1)
         got = list(zip(a.tolist(), p.tolist(), n.tolist()))
-        want = _mining_reference(e, labels, 0.5, strategy)
+        want = _mining_reference(e, labels, strategy)
         assert [(i, j) for i, j, _ in got] == [(i, j) for i, j, _ in want]
         # equal distances may pick another index: compare the chosen distances
         np.testing.assert_allclose([d[i, k] for i, _, k in got], [d[i, k] for i, _, k in want],
@@ -92,4 +94,4 @@ def test_errors(backend):
     with pytest.raises(ShapeError, match="triplet_loss"):
         triplet_loss(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((3, 3)))
     with pytest.raises(ConfigError, match="strategy"):
-        mine_triplets(backend.asarray(np.zeros((2, 2))), backend.asarray(np.zeros(2)), 0.2, "easy")
+        mine_triplets(backend.asarray(np.zeros((2, 2))), backend.asarray(np.zeros(2)), "easy")

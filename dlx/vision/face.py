@@ -14,7 +14,10 @@ cost is the mean over the valid triplets (those given, or those with L > 0 when
 Mining inside a batch, for every (anchor, positive) pair of one identity:
 * hard: the negative closest to the anchor;
 * semi-hard: the closest negative that is still farther than the positive,
-  d(A, P) < d(A, N) < d(A, P) + alpha; where none exists, the hard one.
+  d(A, N) > d(A, P) (its loss is positive while d(A, N) < d(A, P) + alpha); where every
+  negative is closer than the positive, the farthest of them — not the hardest, which
+  makes training collapse (FaceNet, section 3.2; TensorFlow Addons' semi-hard loss does
+  the same).
 
 Verification (1:1): same identity when d = ||f(x1) - f(x2)||^2 <= threshold, the threshold chosen
 on a dev set (the one with the best accuracy). Recognition (1:K): the gallery identity
@@ -68,7 +71,7 @@ def pairwise_squared_distances(a, b=None):
                       - 2 * a @ b.T, 0)
 
 
-def mine_triplets(embeddings, labels, alpha: float = 0.2, strategy: str = "semi-hard"):
+def mine_triplets(embeddings, labels, strategy: str = "semi-hard"):
     """(anchor, positive, negative) index arrays for every same-label pair of the batch,
     with a hard or semi-hard negative each; see the module docstring."""
     if strategy not in ("hard", "semi-hard"):
@@ -88,9 +91,10 @@ def mine_triplets(embeddings, labels, alpha: float = 0.2, strategy: str = "semi-
     if strategy == "hard":
         chosen = hard
     else:
-        window = neg & (d_an > d_ap) & (d_an < d_ap + alpha)
+        window = neg & (d_an > d_ap)
         semi = xp.argmin(xp.where(window, d_an, big), axis=1)
-        chosen = xp.where(window.any(axis=1), semi, hard)
+        easiest = xp.argmax(xp.where(neg, d_an, -big), axis=1)
+        chosen = xp.where(window.any(axis=1), semi, easiest)
     has_negative = neg.any(axis=1)
     return a[has_negative], p[has_negative], chosen[has_negative]
 
