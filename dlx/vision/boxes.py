@@ -13,8 +13,11 @@ the result is deterministic); keep the best, suppress every box of the same clas
 with a kept box is >= ``iou_threshold``; repeat. Vectorised: with the IoU matrix U of the
 ordered boxes and S[i, j] = (i < j) & (U[i, j] >= t) & (same class), greedy NMS is the
 unique fixed point of keep_j = not any_i (keep_i & S[i, j]); iterating from keep = all
-converges to it (entry j is final after j iterations, usually after a handful), each
-iteration one matrix-vector product on the device instead of a Python loop over boxes.
+converges to it (entry j is final after j iterations). The boxes are processed in blocks
+of ``block`` (64): the fixed point inside a block (at most ``block`` small matrix-vector
+products, usually a handful), then one product lets the block's kept boxes suppress all
+later ones. So memory is O(block * N) rather than N^2, and the Python loop runs over
+blocks and iterations, not boxes (``benchmarks/nms_speed.py`` measures it against a loop).
 """
 
 from __future__ import annotations
@@ -72,11 +75,11 @@ def box_iou(a, b):
 
 
 def nms(boxes, scores, iou_threshold: float = 0.5, classes=None,
-        score_threshold: float | None = None):
+        score_threshold: float | None = None, block: int = 64):
     """Indices (int64, into the inputs) of the boxes kept by per-class NMS, best first.
 
     boxes (N, 4) corners, scores (N,), classes (N,) integer labels or None (one class).
-    See the module docstring for the rule and the tie-break."""
+    See the module docstring for the rule, the tie-break and ``block``."""
     _check_boxes("nms", boxes)
     xp = _xp(boxes)
     n = boxes.shape[0]
@@ -87,6 +90,8 @@ def nms(boxes, scores, iou_threshold: float = 0.5, classes=None,
                          + ("" if classes is None else f", {tuple(classes.shape)}"))
     if not 0.0 <= iou_threshold <= 1.0:
         raise ConfigError(f"nms: iou_threshold must be in [0, 1], got {iou_threshold}")
+    if int(block) < 1:
+        raise ConfigError(f"nms: block must be >= 1, got {block}")
     index = xp.arange(n)
     if score_threshold is not None:
         index = index[scores >= score_threshold]
@@ -95,16 +100,26 @@ def nms(boxes, scores, iou_threshold: float = 0.5, classes=None,
     m = index.shape[0]
     if m == 0:
         return index.astype(xp.int64)
-    suppress = box_iou(boxes[index], boxes[index]) >= iou_threshold
-    suppress &= xp.arange(m)[:, None] < xp.arange(m)[None, :]
-    if classes is not None:
-        cls = classes[index]
-        suppress &= cls[:, None] == cls[None, :]
-    weights = suppress.astype(xp.float32)
+    ordered = boxes[index]
+    cls = None if classes is None else classes[index]
     keep = xp.ones(m, dtype=bool)
-    for _ in range(m):
-        new = (keep.astype(xp.float32) @ weights) == 0
-        if bool((new == keep).all()):
-            break
-        keep = new
+    for start in range(0, m, block):
+        rows = slice(start, min(start + block, m))
+        # suppress[i, j]: box start+i would suppress box start+j (later, same class, IoU >= t)
+        suppress = box_iou(ordered[rows], ordered[start:]) >= iou_threshold
+        suppress &= xp.arange(suppress.shape[0])[:, None] < xp.arange(m - start)[None, :]
+        if cls is not None:
+            suppress &= cls[rows][:, None] == cls[start:][None, :]
+        weights = suppress.astype(xp.float32)
+        n = suppress.shape[0]
+        alive = keep[rows].copy()
+        kept = alive
+        for _ in range(n):  # the fixed point inside the block
+            new = alive & ((kept.astype(xp.float32) @ weights[:, :n]) == 0)
+            if bool((new == kept).all()):
+                break
+            kept = new
+        keep[rows] = kept
+        if start + n < m:  # the block's kept boxes suppress the later ones
+            keep[start + n:] &= (kept.astype(xp.float32) @ weights[:, n:]) == 0
     return index[keep].astype(xp.int64)
