@@ -81,22 +81,22 @@ def main():
     args = parser.parse_args()
     backend = backends.set_backend(args.backend)
     backend.seed(args.seed)
-    start = time.perf_counter()
     X, B, C = make_shapes(args.train, seed=args.seed)
     Xt, Bt, Ct = make_shapes(args.test, seed=args.seed + 1000)
+    start, cpu_start = time.perf_counter(), time.process_time()
     anchors = backend.asarray(ANCHORS, dtype=backend.default_dtype)
     targets = yolo.encode(backend.asarray(B), backend.asarray(C), GRID, anchors, N_CLASSES)
     model = detector(len(ANCHORS))
     loss = lambda out, t: yolo.yolo_loss(yolo.to_grid(out, len(ANCHORS)), t, anchors)  # noqa: E731
     history = fit(model, (X, targets), epochs=args.epochs, batch_size=32, lr=0.003, loss=loss,
                   callbacks=[LRScheduler(ExponentialDecay(0.003, 0.85))], verbose=False)
-    train_s = time.perf_counter() - start
+    train_s, train_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     detections = yolo.detect(predict(model, Xt, backend), anchors, score_threshold=0.05,
                              iou_threshold=0.5)
     truths = [(Bt[i][Ct[i] >= 0], Ct[i][Ct[i] >= 0]) for i in range(args.test)]
     m_ap, aps = mean_average_precision(detections, truths, N_CLASSES, 0.5)
-    print(f"{args.train} training images, {args.epochs} epochs: data + training {train_s:.1f} s "
-          f"(backend {backend.name}, seed {args.seed}); final training loss "
+    print(f"{args.train} training images, {args.epochs} epochs: training {train_s:.1f} s wall, "
+          f"{train_cpu:.1f} s CPU (backend {backend.name}, seed {args.seed}); final training loss "
           f"{history['cost'][-1]:.4f}")
     print(f"mAP@0.5 on {args.test} held-out images: {m_ap:.4f}  (" + ", ".join(
         f"{name} {ap:.3f}" for name, ap in zip(CLASSES, aps)) + ")")
