@@ -22,7 +22,6 @@ convolutions followed by 2x2 max pooling) run through the same :class:`FeatureNe
 from __future__ import annotations
 
 from dlx import backends
-from dlx import functional as F
 from dlx.core import Parameter, Tensor, as_tensor, no_grad
 from dlx.errors import ConfigError, ShapeError
 from dlx.nn import AvgPool2D, Conv2D, MaxPool2D

@@ -8,7 +8,6 @@ curve (``out_costs.png``) and the costs as JSON (``out_costs.json``).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 
 def add_parser(subparsers, common):

@@ -71,7 +71,8 @@ def encode(boxes, classes, grid: int, anchors, n_classes: int):
     bx, by, bh, bw = (corners_to_midpoint(boxes[img, obj])[:, i] * grid for i in range(4))
     col = xp.clip(xp.floor(bx), 0, grid - 1).astype(xp.int64)
     row = xp.clip(xp.floor(by), 0, grid - 1).astype(xp.int64)
-    inter = xp.minimum(bw[:, None], anchors[None, :, 0]) * xp.minimum(bh[:, None], anchors[None, :, 1])
+    inter = xp.minimum(bw[:, None], anchors[None, :, 0]) \
+        * xp.minimum(bh[:, None], anchors[None, :, 1])
     shape_iou = inter / (bw[:, None] * bh[:, None] + anchors[:, 0] * anchors[:, 1] - inter)
     best = xp.argmax(shape_iou, axis=1)
     onehot = xp.eye(n_classes, dtype=boxes.dtype)[classes[img, obj]]
@@ -133,7 +134,8 @@ def yolo_loss(pred, target, anchors, lambda_coord: float = 5.0, lambda_noobj: fl
     _check_anchors(anchors)
     obj = t[..., 0]
     weight = obj + lambda_noobj * (1 - obj)
-    objectness = (as_tensor(weight, like=pred) * bce_with_logits_elementwise(pred[..., 0], obj)).sum()
+    objectness = (as_tensor(weight, like=pred)
+                  * bce_with_logits_elementwise(pred[..., 0], obj)).sum()
     mask = as_tensor(obj[..., None], like=pred)
     t_wh = xp.log(xp.where(mask.data > 0, t[..., 3:5], anchors) / anchors)
     box = (mask * ((F.sigmoid(pred[..., 1:3]) - t[..., 1:3]) ** 2
