@@ -18,7 +18,8 @@ PACKAGE = pathlib.Path(dlx.__file__).parent
 #: preparation that runs before anything reaches a device
 FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py",
                    "train/prepare.py", "cli.py",
-                   "data/images.py"}  # image files: read, resize on the host, write PNG
+                   "data/images.py",  # image files: read, resize on the host, write PNG
+                   "data/shapes.py"}  # the synthetic detection data set, drawn on the host
 
 
 def _imported_roots(path: pathlib.Path):
