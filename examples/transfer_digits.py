@@ -2,7 +2,8 @@
 
     python examples/transfer_digits.py [--backend numpy] [--per-class 50] [--seed 0]
 
-1. A CNN (dlx.models.cnn) is trained on every training image of digits 0-4.
+1. A CNN (dlx.models.cnn) is trained on every image of digits 0-4 and saved as a
+   checkpoint, which is then loaded back (as one would load a downloaded network).
 2. Digits 5-9 get only ``--per-class`` training images each; the rest are the test set.
    a. transfer: the 0-4 network's dense head (Dense 128 ReLU, Dense 5) is replaced by one
       new random Dense(1024, 5) on the convolutional features, the body is frozen, its
@@ -14,7 +15,9 @@
 """
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,8 +25,9 @@ import dlx.nn as nn
 from dlx import backends
 from dlx.data.augment import Compose, Noise, RandomRotation
 from dlx.data.datasets import load_digits
-from dlx.models import cnn
-from dlx.train import evaluate, fit
+from dlx.models import build_model, cnn
+from dlx.train import build_model as load_model
+from dlx.train import evaluate, fit, load_checkpoint, save_checkpoint
 
 
 def small_split(X, y, per_class, seed):
@@ -49,8 +53,11 @@ def main():
     X, y = load_digits(images=True)
     low, high = y < 5, y >= 5
     backend.seed(args.seed)
-    base = cnn((1, 8, 8), 5, channels=(32, 64), hidden=128)
+    base = build_model("cnn", (1, 8, 8), 5, channels=(32, 64), hidden=128)
     fit(base, (X[low], y[low]), epochs=10, batch_size=32, lr=0.003, verbose=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_checkpoint(Path(tmp) / "digits04.npz", base)
+        base = load_model(load_checkpoint(path))
     (Xs, ys), (Xt, yt) = small_split(X[high], y[high] - 5, args.per_class, args.seed)
     print(f"base network on digits 0-4: {low.sum()} images; digits 5-9: {len(ys)} training, "
           f"{len(yt)} test images")

@@ -145,6 +145,22 @@ def test_fit_refuses_a_fully_frozen_model():
         model.fit((np.zeros((4, 2), np.float32), np.zeros(4, np.int64)), epochs=1, verbose=False)
 
 
+def test_transfer_from_a_loaded_checkpoint(tmp_path):
+    from dlx.train import build_model as load_model
+    from dlx.train import load_checkpoint, save_checkpoint
+
+    base = build_model("cnn", (1, 8, 8), 5, channels=(4,), hidden=8)
+    path = save_checkpoint(tmp_path / "base.npz", base)
+    model = nn.replace_head(load_model(load_checkpoint(path)), nn.Dense(8, 3))
+    nn.freeze(model.layers[:-1])
+    x = np.random.default_rng(0).uniform(size=(2, 1, 8, 8)).astype(np.float32)
+    body = nn.Sequential(*model.layers[:-1])
+    np.testing.assert_allclose(body(x).to_numpy(),
+                               nn.Sequential(*base.layers[:-1])(x).to_numpy(), rtol=1e-6)
+    assert model(x).shape == (2, 3)
+    assert [p.requires_grad for p in model.parameters()] == [False] * 4 + [True] * 2
+
+
 def test_replace_head_and_cached_features(backend, rng):
     model = nn.Sequential(nn.Dense(4, 6, "relu"), nn.Dense(6, 5))
     head = nn.Dense(6, 2)

@@ -6,8 +6,8 @@ parameters). When everything below the head is frozen, its activations on a data
 change, so :func:`cached_features` computes them once and the head trains on them alone
 (the course's advice for small data sets)::
 
-    base = load_checkpoint("digits04.npz").model       # trained on digits 0-4
-    model = replace_head(base, Dense(1024, 5), 2)      # new random head for digits 5-9
+    base = build_model(load_checkpoint("digits04.npz"))  # dlx.train; trained on digits 0-4
+    model = replace_head(base, Dense(1024, 5), 2)        # new random head for digits 5-9
     freeze(model.layers[:-1])
     F_train = cached_features(Sequential(*model.layers[:-1]), X_train)
     fit(model.layers[-1], (F_train, y_train))          # train the head only
