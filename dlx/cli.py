@@ -365,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
         add(subparsers, common)
+    from dlx.vision.style_cli import add_parser as add_style
+    add_style(subparsers, common)
     return parser
 
 

@@ -20,7 +20,9 @@ FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py
                    "train/checkpoint_archive.py",
                    "train/prepare.py", "cli.py",
                    "data/sequences.py",  # seeded synthetic sequences, generated on the host
-                   "text/io.py"}  # word-vector files (GloVe text, .npz)
+                   "text/io.py",  # word-vector files (GloVe text, .npz)
+                   "data/images.py",  # image files: read, resize on the host, write PNG
+                   "data/shapes.py"}  # the synthetic detection data set, drawn on the host
 
 
 def _imported_roots(path: pathlib.Path):

@@ -50,9 +50,10 @@ def test_mlp_uses_the_course_layer_dims(backend):
 
 
 def test_registry_errors():
-    assert set(MODELS) == {"logreg", "mlp", "cnn", "lenet5", "resnet"}
+    assert set(MODELS) == {"logreg", "mlp", "cnn", "lenet5", "resnet", "vgg", "alexnet",
+                           "inception"}
     with pytest.raises(ConfigError, match="unknown model"):
-        build_model("vgg", (1, 8, 8), 10)
+        build_model("vgg19", (1, 8, 8), 10)
     with pytest.raises(ConfigError, match=r"\(C, H, W\)"):
         build_model("cnn", (64,), 10)
     with pytest.raises(ConfigError, match="too small"):

@@ -32,10 +32,10 @@ from dlx.functional.losses import cross_entropy
 from dlx.functional.targets import trusted_targets
 
 __all__ += ["cross_entropy", "trusted_targets"]
-from dlx.functional.concat import concatenate
+from dlx.functional.concat import concat, stack
 from dlx.functional.recurrent import recurrent_sequence
 
-__all__ += ["concatenate", "recurrent_sequence"]
+__all__ += ["concat", "recurrent_sequence", "stack"]
 from dlx.functional.embedding import embedding
 
 __all__ += ["embedding"]

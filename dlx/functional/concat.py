@@ -1,15 +1,19 @@
-"""Concatenation along one axis as a differentiable op."""
+"""Concatenation and stacking along an axis, with backward.
+
+    y = concat([x_1, ..., x_k], axis)     y.shape[axis] = sum_i x_i.shape[axis]
+    dL/dx_i = the slice of dL/dy that x_i filled
+
+Used by the Inception module (channel axis 1 of NCHW) and wherever outputs are joined.
+"""
 
 from __future__ import annotations
 
-from dlx.core import Function, as_tensor
-from dlx.errors import ShapeError
+from dlx.core import Function, Tensor, as_tensor
+from dlx.errors import ConfigError, DtypeError, ShapeError
 
 
-class Concatenate(Function):
-    """y = concat(x_1, ..., x_k) along ``axis``; each x_i gets its slice of the gradient."""
-
-    def __init__(self, axis: int):
+class Concat(Function):
+    def __init__(self, axis):
         self.axis = axis
 
     def forward(self, *xs):
@@ -17,23 +21,46 @@ class Concatenate(Function):
         return self.xp.concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
-        bounds, total = [], 0
-        for size in self.sizes[:-1]:
-            total += size
-            bounds.append(total)
-        return tuple(self.xp.split(gy, bounds, axis=self.axis))
+        grads, start = [], 0
+        index = [slice(None)] * gy.ndim
+        for size, needed in zip(self.sizes, self.needs_grad):
+            index[self.axis] = slice(start, start + size)
+            grads.append(gy[tuple(index)] if needed else None)
+            start += size
+        return tuple(grads)
 
 
-def concatenate(tensors, axis: int = 0):
-    """Join Tensors of equal shape except along ``axis``."""
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
-        raise ShapeError("concatenate: needs at least one tensor")
-    ndim = tensors[0].ndim
-    axis_n = axis % ndim if ndim else 0
-    for t in tensors[1:]:
-        if t.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape))
-                                 if i != axis_n):
-            raise ShapeError(f"concatenate: shapes {[tuple(u.shape) for u in tensors]} differ "
-                             f"outside axis {axis}")
-    return Concatenate(axis)(*tensors)
+def concat(tensors, axis: int = 0) -> Tensor:
+    """Join ``tensors`` (a list of Tensors/arrays of one dtype) along ``axis``; every other
+    axis must agree. ``axis`` may be negative."""
+    xs = [as_tensor(t) for t in tensors]
+    if not xs:
+        raise ConfigError("concat: give at least one tensor")
+    ndim = xs[0].ndim
+    if ndim == 0:
+        raise ShapeError("concat: cannot concatenate 0-d tensors")
+    if not -ndim <= axis < ndim:
+        raise ConfigError(f"concat: axis {axis} is out of range for {ndim}-d tensors")
+    axis %= ndim
+    for x in xs:
+        if x.ndim != ndim or x.shape[:axis] + x.shape[axis + 1:] != \
+                xs[0].shape[:axis] + xs[0].shape[axis + 1:]:
+            raise ShapeError(f"concat: shapes {[tuple(t.shape) for t in xs]} differ outside "
+                             f"axis {axis}")
+        if x.dtype != xs[0].dtype:
+            raise DtypeError(f"concat: dtypes {[str(t.dtype) for t in xs]} differ; cast first")
+    if len(xs) == 1:
+        return xs[0]
+    return Concat(axis)(*xs)
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Stack equal-shaped tensors along a new ``axis``."""
+    xs = [as_tensor(t) for t in tensors]
+    if not xs:
+        raise ConfigError("stack: give at least one tensor")
+    ndim = xs[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ConfigError(f"stack: axis {axis} is out of range for {ndim}-d output")
+    axis %= ndim
+    return concat([x.reshape(x.shape[:axis] + (1,) + x.shape[axis:]) for x in xs], axis)

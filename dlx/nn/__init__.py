@@ -25,3 +25,7 @@ __all__ += ["Embedding"]
 from dlx.nn.attention import AdditiveAttention, length_mask
 
 __all__ += ["AdditiveAttention", "length_mask"]
+from dlx.nn.inception import Inception
+from dlx.nn.transfer import cached_features, freeze, replace_head, unfreeze
+
+__all__ += ["Inception", "cached_features", "freeze", "replace_head", "unfreeze"]

@@ -433,7 +433,7 @@ class Bidirectional(Module):
         return 2 * self.n_a if self.merge == "concat" else self.n_a
 
     def _merge(self, f, b):
-        return F.concatenate([f, b], axis=-1) if self.merge == "concat" else f + b
+        return F.concat([f, b], axis=-1) if self.merge == "concat" else f + b
 
     def forward(self, x, lengths=None, initial_state=None) -> RecurrentOutput:
         """As the wrapped layer; initial_state: one (forward, backward) pair per layer."""

@@ -75,7 +75,7 @@ class InPlaceOptimizer(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter with a gradient (flat when all of them have one)."""
-        if self.flat is None or any(p.grad is None for p in self.params):
+        if self.flat is None or any(p.grad is None or not p.requires_grad for p in self.params):
             return super().step()
         self.clip_gradients()
         self.t += 1

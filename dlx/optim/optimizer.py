@@ -54,11 +54,11 @@ class Optimizer:
             clip_grad_norm(self.params, self.clip_norm)
 
     def step(self) -> None:
-        """Apply one update to every parameter that has a gradient."""
+        """Apply one update to every parameter that has a gradient and is not frozen."""
         self.clip_gradients()
         self.t += 1
         for p in self.params:
-            if p.grad is not None:
+            if p.grad is not None and p.requires_grad:
                 self.update(p, p.grad)
 
     def update(self, p: Parameter, g) -> None:

@@ -63,7 +63,7 @@ class AttentionSeq2Seq(Module):
     def step(self, previous, state: DecoderState):
         """One decoder step: previous tokens (N,) -> (logits (N, V_out), state, alpha)."""
         context, alpha = self.attention(state.s.a, state.a, state.mask, state.keys)
-        inputs = F.concatenate([context, self.target_embedding(previous)], axis=1)
+        inputs = F.concat([context, self.target_embedding(previous)], axis=1)
         s = self.decoder(inputs, state.s)
         return self.output(s.a), state._replace(s=s), alpha
 
@@ -84,7 +84,7 @@ class AttentionSeq2Seq(Module):
         """Mean cross-entropy over the T_y output steps of every sample."""
         logits = self.forward(x, lengths, y)
         y = _ids(y)
-        return F.softmax_cross_entropy(F.concatenate(logits, axis=0), y.T.reshape(-1))
+        return F.softmax_cross_entropy(F.concat(logits, axis=0), y.T.reshape(-1))
 
     def log_prob_step(self, tokens, state):
         """The step function :mod:`dlx.text.beam` drives: log P(y<t> | ...) (N, V_out)."""

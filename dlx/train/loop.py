@@ -245,7 +245,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
         callbacks=(), shuffle: bool = True, resume=None, verbose: bool = True,
         progress: bool | None = None, log_file=None, eval_batch_size: int = 256,
         checkpoint_info: dict | None = None, checkpoint_arrays: dict | None = None,
-        distributed: bool = False) -> History:
+        distributed: bool = False, augment=None) -> History:
     """Train ``model`` for ``epochs`` epochs (in total: a resumed run continues up to it).
 
     optimizer: name or Optimizer (``lr`` overrides its rate); ``l2``: model-wide lambda of
@@ -255,7 +255,8 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
     and callback state; verbose=False silences output, ``progress`` forces the bar on/off;
     checkpoint_info / checkpoint_arrays: JSON metadata / arrays stored in every checkpoint
     written by this run (e.g. how the data was prepared); distributed: data-parallel over
-    the ranks of ``mpiexec`` (see :mod:`dlx.distributed`). Returns the History.
+    the ranks of ``mpiexec`` (see :mod:`dlx.distributed`); augment: a callable applied to
+    every training batch on the device (see ``dlx.data.augment``). Returns the History.
     """
     from dlx.nn.l2 import l2_penalty, regularized_parameters
 
@@ -266,7 +267,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
     dev_task, dev_batches = (None, None) if dev is None else _checked_batches(
         "dev", model, dev, loss, eval_batch_size, False)
     loss_fn = task.loss
-    opt = make_optimizer(optimizer, model.parameters(), lr)
+    opt = make_optimizer(optimizer, [p for p in model.parameters() if p.requires_grad], lr)
     callbacks = list(callbacks)
     if not any(isinstance(cb, NaNGuard) for cb in callbacks):
         callbacks.append(NaNGuard())
@@ -298,7 +299,7 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
             model.train()
             acc = _Accumulator(task)
             for xb, yb in batches:
-                out = model(Tensor(xb))
+                out = model(Tensor(xb if augment is None else augment(xb)))
                 with trusted_targets():
                     cost = loss_fn(out, yb)
                 if regularized:
