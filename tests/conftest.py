@@ -78,6 +78,13 @@ def emulated():
 
 
 @pytest.fixture(scope="session")
+def gpu():
+    """The CuPy backend (skipped with the reason where no GPU works; failed if required)."""
+    require_or_skip("cupy")
+    return B.get("cupy")
+
+
+@pytest.fixture(scope="session")
 def reference():
     """The NumPy backend, the reference the kernel backends are compared with."""
     return B.get("numpy")

@@ -9,15 +9,8 @@ import pytest
 from kernel_cases import (DTYPES, GEOMETRIES, SOFTMAX_CASES, assert_outputs_match,
                           distinct_values, softmax_inputs, softmax_outputs, window_outputs)
 
-import dlx.backends as B
 
 pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture(scope="module")
-def gpu(require_backend):
-    require_backend("cupy")
-    return B.get("cupy")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)

@@ -15,12 +15,6 @@ from dlx import nn
 pytestmark = pytest.mark.gpu
 
 
-@pytest.fixture(scope="module")
-def gpu(require_backend):
-    require_backend("cupy")
-    return B.get("cupy")
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("name", RNN_CASES)
 def test_rnn_cells_on_gpu(gpu, reference, name, dtype):
