@@ -55,8 +55,8 @@ def test_concat_errors_name_the_problem():
 
 def test_inception_module_shapes_and_gradient_check(float64, rng):
     block = nn.Inception(2, 1, (2, 2), (1, 1), 1)
-    for p in block.parameters():  # away from ReLU kinks
-        p.data = p.data + float64.asarray(rng.uniform(0.05, 0.1, p.shape))
+    for p in block.parameters():  # positive weights on positive inputs: every ReLU is active
+        p.data = float64.asarray(rng.uniform(0.05, 0.5, p.shape))  # (no dead branch, no kink)
     x = dlx.Tensor(float64.asarray(rng.uniform(0.1, 1.0, (2, 2, 5, 5))), requires_grad=True)
     out = block(x)
     assert out.shape == (2, block.out_channels, 5, 5) and block.out_channels == 5
