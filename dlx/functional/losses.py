@@ -97,6 +97,21 @@ def class_labels(name: str, k: int, y, ignore_index=None):
     return labels
 
 
+def _is_distribution_rows(raw) -> bool:
+    """(m, K) targets with K > 1: one-hot or probability rows, not (m,)/(m, 1) labels."""
+    return raw.ndim == 2 and raw.shape[1] != 1
+
+
+def _distribution_cost(name, raw, out: Tensor, log_probs: Tensor, what: str) -> Tensor:
+    """-(1/m) sum_ik y_ik log p_ik for (m, K) target rows ``raw`` against ``out`` (m, K)."""
+    if raw.shape != out.shape:
+        raise ShapeError(f"{name}: one-hot targets of shape {raw.shape} do not match "
+                         f"{what} {out.shape}")
+    targets = as_tensor(raw, like=out)
+    T.check_distributions(name, targets.data)
+    return -(targets * log_probs).sum() * (1.0 / out.shape[0])
+
+
 def softmax_cross_entropy(z, y, ignore_index: int | None = None, sample_weight=None) -> Tensor:
     """Mean cross-entropy of softmax(z) against labels.
 
@@ -112,13 +127,8 @@ def softmax_cross_entropy(z, y, ignore_index: int | None = None, sample_weight=N
     T.check_nonempty(name, z.shape)
     backend = backends.current()
     raw = y.data if isinstance(y, Tensor) else backend.asarray(y)
-    if raw.ndim == 2 and raw.shape[1] != 1:
-        if raw.shape != z.shape:
-            raise ShapeError(f"{name}: one-hot targets of shape {raw.shape} do not match "
-                             f"logits {z.shape}")
-        targets = as_tensor(raw, like=z)
-        T.check_distributions(name, targets.data)
-        return -(targets * log_softmax(z)).sum() * (1.0 / z.shape[0])
+    if _is_distribution_rows(raw):
+        return _distribution_cost(name, raw, z, log_softmax(z), "logits")
     if raw.ndim not in (1, 2) or raw.shape[0] != z.shape[0]:
         raise ShapeError(f"{name}: labels must be (m,) = ({z.shape[0]},) integers or (m, K) "
                          f"one-hot, got shape {raw.shape}")
@@ -151,13 +161,8 @@ def cross_entropy(p, y, eps: float = 1e-7) -> Tensor:
     backend = backends.current()
     raw = y.data if isinstance(y, Tensor) else backend.asarray(y)
     logp = log(clip(p, eps, 1.0))
-    if raw.ndim == 2 and raw.shape[1] != 1:
-        if raw.shape != p.shape:
-            raise ShapeError(f"{name}: one-hot targets of shape {raw.shape} do not match "
-                             f"probabilities {p.shape}")
-        targets = as_tensor(raw, like=p)
-        T.check_distributions(name, targets.data)
-        return -(targets * logp).sum() * (1.0 / p.shape[0])
+    if _is_distribution_rows(raw):
+        return _distribution_cost(name, raw, p, logp, "probabilities")
     if raw.shape[0] != p.shape[0]:
         raise ShapeError(f"{name}: labels must be (m,) = ({p.shape[0]},), got {raw.shape}")
     labels = class_labels(name, p.shape[1], raw)
