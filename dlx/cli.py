@@ -98,11 +98,16 @@ def add_train(subparsers, common):
                         " also DLX_PROGRESS=1/0)")
     p.add_argument("--distributed", action="store_true", help="data-parallel over the ranks "
                    "of mpiexec: mpiexec -n N dlx train --distributed (rank 0 writes)")
+    p.add_argument("--train-dev-fraction", type=float, default=None, metavar="F",
+                   help="hold this fraction of the training split out as a training-dev set "
+                        "for `dlx diagnose` (default 0.1, 0 = none; a resumed run keeps the "
+                        "recorded one); the split is written to OUT/splits.json")
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args) -> int:
-    from dlx.train.prepare import load_dataset, split
+    from dlx.train import run_splits
+    from dlx.train.prepare import SPLIT, dataset_id, load_dataset
     from dlx.train.rundir import RunDirectory
 
     if args.model == "charlm":
@@ -114,18 +119,25 @@ def cmd_train(args) -> int:
     backend = _use_backend(args.backend)
     backend.seed(args.seed)
     X, y = load_dataset(args.dataset)
-    data = split(X, y)
+    resume = None if args.resume is None else (args.resume or Path(args.out) / "checkpoint.npz")
+    splits = run_splits.for_run(dataset_id(args.dataset), y, args.train_dev_fraction,
+                                SPLIT["seed"], resume)
+    if args.distributed:
+        from dlx.distributed import world
+
+        run_splits.check_same_on_ranks(splits, world())
+    parts = {part: splits.take(part, X, y) for part in splits.parts()}
     if _rank(args.distributed):  # only rank 0 writes (and locks) the run directory
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        return _train(args, data, backend, started)
+        return _train(args, parts, splits, resume, backend, started)
     with RunDirectory(args.out):  # one writer per run directory
-        return _train(args, data, backend, started)
+        return _train(args, parts, splits, resume, backend, started)
 
 
-def _train(args, data, backend, started: float) -> int:
+def _train(args, parts, splits, resume, backend, started: float) -> int:
     from dlx.optim import ExponentialDecay
     from dlx.train import Checkpoint, LRScheduler, fit
-    from dlx.train.prepare import Preparation, dataset_id
+    from dlx.train.prepare import Preparation
 
     defaults = TRAIN_DEFAULTS[args.model]
     epochs = args.epochs if args.epochs is not None else defaults["epochs"]
@@ -133,20 +145,21 @@ def _train(args, data, backend, started: float) -> int:
     lr = args.lr if args.lr is not None else defaults["lr"]
     decay = args.lr_decay if args.lr_decay is not None else defaults["decay"]
     out = Path(args.out)
-    prep = Preparation.fit(data.X_train, "images" if args.model in CONV_MODELS else "features")
-    train = (prep.apply(data.X_train), data.y_train)
-    dev = (prep.apply(data.X_dev), data.y_dev)
-    test = (prep.apply(data.X_test), data.y_test)
-    model = _build_model(args.model, train[0].shape[1:], data.n_classes, defaults["model"])
+    prep = Preparation.fit(parts["train"][0], "images" if args.model in CONV_MODELS
+                           else "features")
+    train, dev, test = ((prep.apply(parts[p][0]), parts[p][1]) for p in ("train", "dev", "test"))
+    n_classes = max(int(part_y.max()) for _, part_y in parts.values()) + 1
+    model = _build_model(args.model, train[0].shape[1:], n_classes, defaults["model"])
     prep_info, prep_arrays = prep.to_checkpoint()
-    info = {"dataset": dataset_id(args.dataset), "prep": prep_info, "optimizer": args.optimizer}
-    resume = None
-    if args.resume is not None:
-        resume = args.resume or out / "checkpoint.npz"
+    info = {"dataset": splits.dataset, "prep": prep_info, "optimizer": args.optimizer}
     rank = _rank(args.distributed)
+    if not rank:
+        splits.write(out)
     say = (lambda *a: None) if args.quiet or rank else print
+    sizes = ", ".join(f"{part.replace('_', '-')} {len(part_y)}" for part, (_, part_y)
+                      in parts.items())
     say(f"dlx train: {args.model} ({model.num_parameters():,} parameters) on {args.dataset} "
-        f"(train {len(data.y_train)}, dev {len(data.y_dev)}, test {len(data.y_test)}), "
+        f"({sizes}), "
         f"backend {backend.name}, {args.optimizer} lr {lr:g}"
         + (f" x {decay:g}^epoch" if decay != 1 else "") + f", batch {batch_size}, "
         f"{epochs} epochs" + (f", resuming from {resume}" if resume else ""))
@@ -166,7 +179,7 @@ def _train(args, data, backend, started: float) -> int:
     if rank:
         return 0
     history.save_json(out / "history.json")
-    written = ["history.json", "checkpoint.npz", "best.npz", "train.log"]
+    written = ["history.json", "checkpoint.npz", "best.npz", "train.log", "splits.json"]
     written += _write_plots(model, history, test, out, say)
     print(_accuracy_line("test", result, len(test[1])))
     say(f"wrote {', '.join(written)} to {out}/ in {time.perf_counter() - started:.1f} s")
@@ -205,7 +218,8 @@ def add_evaluate(subparsers, common):
                               help="accuracy and cost of a checkpoint on a dataset split")
     p.add_argument("checkpoint")
     p.add_argument("--dataset", help="default: the dataset the checkpoint was trained on")
-    p.add_argument("--split", choices=("test", "dev", "train", "all"), default="test")
+    p.add_argument("--split", choices=("test", "dev", "train", "train_dev", "all"),
+                   default="test", help="a part of the run's split (OUT/splits.json)")
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="default: $DLX_BACKEND, else auto")
     p.set_defaults(func=cmd_evaluate)
@@ -213,7 +227,7 @@ def add_evaluate(subparsers, common):
 
 def cmd_evaluate(args) -> int:
     from dlx.train import evaluate
-    from dlx.train.prepare import load_dataset, split
+    from dlx.train.prepare import dataset_id, load_dataset
 
     _use_backend(args.backend)
     model, ckpt, prep = _load_trained(args.checkpoint)
@@ -222,8 +236,13 @@ def cmd_evaluate(args) -> int:
         raise ConfigError(f"{args.checkpoint} does not record its dataset; pass --dataset")
     X, y = load_dataset(dataset)
     if args.split != "all":
-        parts = split(X, y)
-        X, y = getattr(parts, f"X_{args.split}"), getattr(parts, f"y_{args.split}")
+        from dlx.train.run_splits import recorded_parts
+
+        parts = recorded_parts(Path(args.checkpoint).parent, dataset_id(dataset), X, y)
+        if args.split not in parts:
+            raise ConfigError(f"{args.checkpoint}: the run has no {args.split} part "
+                              f"(it has {', '.join(parts)})")
+        X, y = parts[args.split]
     result = evaluate(model, (prep.apply(X), y))
     print(_accuracy_line(args.split, result, len(y)))
     return 0

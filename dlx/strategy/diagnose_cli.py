@@ -3,9 +3,9 @@
 Evaluates the run's model (best.npz, else checkpoint.npz) on every part of its data —
 train, training-dev, dev, test — prints the error levels and the gaps, and names the
 largest gap with the course's remedies. Which examples each part holds comes from
-``RUN_DIR/splits.json`` (index lists into the dataset, see :class:`dlx.strategy.splits.Splits`)
-when the run has one, else from the fixed split every ``dlx`` command uses (no training-dev
-set then, so variance is measured on dev).
+``RUN_DIR/splits.json``, which ``dlx train`` writes (see :mod:`dlx.train.run_splits`); a run
+directory without one (older runs) is evaluated on the fixed split every ``dlx`` command
+uses. Without a training-dev part (``--train-dev-fraction 0``) variance is measured on dev.
 """
 
 from __future__ import annotations
@@ -29,26 +29,12 @@ def add_diagnose(subparsers, common):
     p.set_defaults(func=cmd_diagnose)
 
 
-def run_parts(run_dir: Path, X, y) -> dict:
-    """{part: (X, y)} of the run's data."""
-    from dlx.strategy.splits import Splits
-    from dlx.train.prepare import split
-
-    recorded = run_dir / "splits.json"
-    if recorded.exists():
-        splits = Splits.from_json(recorded.read_text())
-        return {part: splits.take(part, X, y) for part in
-                ("train", "train_dev", "dev", "test") if part in splits.indices}
-    data = split(X, y)
-    return {"train": (data.X_train, data.y_train), "dev": (data.X_dev, data.y_dev),
-            "test": (data.X_test, data.y_test)}
-
-
 def cmd_diagnose(args) -> int:
     from dlx.cli import _load_trained, _use_backend
     from dlx.strategy.diagnosis import REMEDIES, diagnose
     from dlx.train import evaluate
     from dlx.train.prepare import load_dataset
+    from dlx.train.run_splits import recorded_parts
 
     _use_backend(args.backend)
     run_dir = Path(args.run_dir)
@@ -62,7 +48,7 @@ def cmd_diagnose(args) -> int:
     if not dataset:
         raise ConfigError(f"{found[0]} does not record its dataset")
     errors = {}
-    parts = run_parts(run_dir, *load_dataset(dataset))
+    parts = recorded_parts(run_dir, dataset, *load_dataset(dataset))
     for part, (X, y) in parts.items():
         errors[part] = 1.0 - evaluate(model, (prep.apply(X), y))["accuracy"]
         print(f"{part + ' error':<16} {errors[part]:7.2%}  ({len(y)} examples)")
