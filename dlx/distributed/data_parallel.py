@@ -40,14 +40,11 @@ def host_comm(comm):
     return getattr(comm, "bootstrap", comm)
 
 
-def reduce_means(comm, result: dict, m: int) -> dict:
-    """Means over this rank's m examples -> means over all ranks' examples (None stays)."""
-    keys = [k for k, v in result.items() if v is not None]
-    sums = backends.get("numpy").asarray([float(result[k]) * m for k in keys] + [float(m)],
-                                         dtype="float64")
+def reduce_sums(comm, values: list) -> list:
+    """The elementwise sum over all ranks of a list of host floats (one allreduce)."""
+    sums = backends.get("numpy").asarray(values, dtype="float64")
     host_comm(comm).allreduce_(sums)
-    means = {k: float(v) / float(sums[-1]) for k, v in zip(keys, sums)}
-    return {k: means.get(k) for k in result}
+    return [float(v) for v in sums]
 
 
 class _Shards:
@@ -133,12 +130,10 @@ class DataParallel:
                              batch_size=batches.batch_size, shuffle=False,
                              dtype=batches.arrays[0].dtype)
 
-    def reduce_means(self, result: dict, m: int) -> dict:
-        return reduce_means(self.comm, result, m)
-
     def read(self, accumulator) -> dict:
-        """An epoch accumulator's means, reduced over the ranks."""
-        return self.reduce_means(accumulator.read(), accumulator.m)
+        """An epoch accumulator's means over all ranks' examples (its sums are reduced, so
+        per-task accuracies divide by every rank's labelled entries)."""
+        return accumulator.means(reduce_sums(self.comm, accumulator.sums()))
 
     def end_epoch(self) -> None:
         """Average the running (batch-norm) statistics, then check parameters agree."""

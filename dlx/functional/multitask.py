@@ -11,7 +11,7 @@ and targets are (m, T); the mask, when given, is (m, T) booleans (True = labelle
 from __future__ import annotations
 
 from dlx.core import Function, Tensor, as_tensor
-from dlx.errors import ShapeError
+from dlx.errors import DtypeError, ShapeError
 
 
 class MultiTaskBCE(Function):
@@ -32,9 +32,18 @@ def _labelled(name, z, y, mask):
     if y.shape != z.shape or z.ndim != 2:
         raise ShapeError(f"{name}: needs (m, T) logits and targets of the same shape, got "
                          f"{z.shape} and {y.shape}")
-    if mask is not None and tuple(mask.shape) != tuple(z.shape):
-        raise ShapeError(f"{name}: mask of shape {tuple(mask.shape)} does not match the "
-                         f"(m, T) logits {z.shape}")
+    if mask is not None:
+        check_mask(name, mask, z.shape)
+
+
+def check_mask(name, mask, shape) -> None:
+    """ShapeError/DtypeError unless ``mask`` is a boolean array of exactly ``shape``."""
+    if tuple(getattr(mask, "shape", ())) != tuple(shape):
+        raise ShapeError(f"{name}: mask of shape {tuple(getattr(mask, 'shape', ()))} does not "
+                         f"match the (m, T) targets {tuple(shape)}")
+    if getattr(mask, "dtype", None) is None or mask.dtype.kind != "b":
+        raise DtypeError(f"{name}: mask must be boolean (True = labelled), got dtype "
+                         f"{getattr(mask, 'dtype', type(mask).__name__)}")
 
 
 def multi_task_cross_entropy(z, y, mask=None) -> Tensor:
@@ -48,12 +57,14 @@ def multi_task_cross_entropy(z, y, mask=None) -> Tensor:
     xp = backends.backend_of(z.data).xp
     labelled = ~xp.isnan(y.data)
     if mask is not None:
-        labelled = labelled & backends.current().asarray(mask).astype(bool)
+        labelled = labelled & backends.current().asarray(mask)
     return MultiTaskBCE()(z, y, Tensor(labelled))
 
 
-#: fit/evaluate take NaN targets as missing labels for this loss (dlx.train.targets)
+#: fit/evaluate take NaN targets as missing labels for this loss and report per-task
+#: accuracy (dlx.train.targets); a mask reaches it through fit as (X, Y, mask) data
 multi_task_cross_entropy.missing_targets_are_nan = True
+multi_task_cross_entropy.multi_task = True
 
 
 def per_task_accuracy(z, y, mask=None) -> list:
@@ -65,7 +76,8 @@ def per_task_accuracy(z, y, mask=None) -> list:
     z, y = backend.asarray(z), backend.asarray(y)
     labelled = ~xp.isnan(y)
     if mask is not None:
-        labelled = labelled & backend.asarray(mask).astype(bool)
+        check_mask("per_task_accuracy", mask, y.shape)
+        labelled = labelled & backend.asarray(mask)
     correct = ((z > 0) == (xp.where(labelled, y, 0) > 0.5)) & labelled
     counts, hits = backend.to_host(labelled.sum(axis=0)), backend.to_host(correct.sum(axis=0))
     return [None if int(n) == 0 else float(h) / float(n) for n, h in zip(counts, hits)]

@@ -10,7 +10,10 @@ One epoch of ``fit``::
 and once per epoch (the logging interval) ``cost = cost_sum / m`` and the accuracy are read
 back to the host, the dev set is evaluated, the record goes into the History and the
 callbacks run. ``train``/``dev`` are ``(X, y)`` pairs of host or device arrays, or objects
-with ``X`` and ``y`` attributes.
+with ``X`` and ``y`` attributes; ``(X, y, mask)`` gives a boolean (m, T) mask of the labelled
+entries for a loss that skips missing labels (``F.multi_task_cross_entropy``): the mask is
+folded into y once (NaN where False, see :mod:`dlx.train.target_mask`), so it is batched,
+shuffled and sharded with y exactly as the NaN form is.
 
 Each data set is checked once before the loop (X finite, targets that fit the model's
 output, labels in range; see :mod:`dlx.train.targets`), which also decides the loss for
@@ -44,17 +47,26 @@ DEFAULT_LR = {"gd": 0.1, "sgd": 0.1, "momentum": 0.1, "rmsprop": 0.001, "adam": 
 
 
 # -- inputs ------------------------------------------------------------------------------------
-def as_xy(data, name: str = "data"):
-    """``(X, y)`` from a pair or from an object with ``X`` and ``y`` attributes."""
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        X, y = data
+def as_data(data, name: str = "data"):
+    """``(X, y, mask)`` from a pair (mask None), an ``(X, y, mask)`` triple, or an object with
+    ``X`` and ``y`` (and optionally ``mask``) attributes."""
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3):
+        X, y, mask = (*data, None)[:3]
     elif hasattr(data, "X") and hasattr(data, "y"):
-        X, y = data.X, data.y
+        X, y, mask = data.X, data.y, getattr(data, "mask", None)
     else:
-        raise ConfigError(f"{name} must be an (X, y) pair or have X and y attributes, "
-                          f"got {type(data).__name__}")
+        raise ConfigError(f"{name} must be an (X, y) pair, an (X, y, mask) triple or have X and "
+                          f"y attributes, got {type(data).__name__}")
     if len(X) != len(y):
         raise ShapeError(f"{name}: X has {len(X)} examples but y has {len(y)}")
+    return X, y, mask
+
+
+def as_xy(data, name: str = "data"):
+    """``(X, y)`` from a pair or from an object with ``X`` and ``y`` attributes."""
+    X, y, mask = as_data(data, name)
+    if mask is not None:
+        raise ConfigError(f"{name}: takes (X, y) data, without a mask")
     return X, y
 
 
@@ -88,11 +100,12 @@ def _to_float(value) -> float | None:
 
 
 class _Accumulator:
-    """Sums of cost*m_b and correct predictions kept on the device until read."""
+    """Sums of cost*m_b and correct predictions (per task for multi-task targets, with the
+    labelled entries they are out of) kept on the device until read."""
 
     def __init__(self, task):
         self.task = task
-        self.cost, self.correct, self.m = 0.0, None, 0
+        self.cost, self.correct, self.counted, self.m = 0.0, None, None, 0
 
     def add(self, xp, loss, out, y):
         n = y.shape[0]
@@ -100,20 +113,49 @@ class _Accumulator:
         correct = self.task.n_correct(xp, out.data, y)
         if correct is not None:
             self.correct = correct if self.correct is None else self.correct + correct
+        counted = self.task.n_counted(xp, y)
+        if counted is not None:
+            self.counted = counted if self.counted is None else self.counted + counted
         self.m += n
 
+    def sums(self) -> list:
+        """[cost*m, m, correct..., counted...] as host floats (one read each): what the
+        ranks of a data-parallel run add up before :meth:`means`."""
+        flat = [_to_float(self.cost), float(self.m)]
+        for total in (self.correct, self.counted):
+            if total is not None:
+                flat += [float(v) for v in backends.backend_of(total).to_host(total).reshape(-1)]
+        return flat
+
+    def means(self, sums: list) -> dict:
+        """The record of :meth:`sums` (this accumulator's or summed over ranks)."""
+        cost, m, rest = sums[0], sums[1], sums[2:]
+        record = {"cost": cost / m, "accuracy": None}
+        if self.correct is None:
+            return record
+        if self.counted is None:
+            record["accuracy"] = rest[0] / m
+            return record
+        tasks = len(rest) // 2
+        correct, counted = rest[:tasks], rest[tasks:]
+        record["accuracy"] = sum(correct) / sum(counted) if sum(counted) else None
+        for j in range(tasks):
+            record[f"task{j}_accuracy"] = correct[j] / counted[j] if counted[j] else None
+        return record
+
     def read(self) -> dict:
-        """One device->host read of each sum."""
-        correct = _to_float(self.correct)
-        return {"cost": _to_float(self.cost) / self.m,
-                "accuracy": None if correct is None else correct / self.m}
+        return self.means(self.sums())
 
 
 def _checked_batches(name, model, data, loss, batch_size, shuffle):
     """(Task, MiniBatches) of ``data``, checked once on the device (dlx.train.targets)."""
+    from dlx.train.target_mask import fold_mask
+
     backend = backends.current()
-    X, y = as_xy(data, name)
+    X, y, mask = as_data(data, name)
     X, y = backend.asarray(X), backend.asarray(y)
+    if mask is not None:
+        y = fold_mask(name, y, mask, loss, model_dtype(model))
     if X.dtype.kind == "f":
         X = X.astype(model_dtype(model), copy=False)
     if X.shape[0] == 0:
@@ -124,7 +166,8 @@ def _checked_batches(name, model, data, loss, batch_size, shuffle):
 
 
 # -- evaluation and prediction ------------------------------------------------------------------
-def _evaluate_batches(model, batches, task) -> dict:
+def _evaluate_batches(model, batches, task) -> _Accumulator:
+    """The sums of one pass over ``batches`` in evaluation mode (``.read()`` for the means)."""
     xp = backends.current().xp
     acc = _Accumulator(task)
     was_training = model.training
@@ -136,15 +179,15 @@ def _evaluate_batches(model, batches, task) -> dict:
                 acc.add(xp, task.loss(out, yb), out, yb)
     finally:
         model.train(was_training)
-    return acc.read()
+    return acc
 
 
 def evaluate(model, data, batch_size: int = 256, loss="auto") -> dict:
     """``{"cost": J, "accuracy": a}`` of ``model`` on ``data`` in evaluation mode (accuracy is
-    None for regression targets). The cost is the data loss (no L2 term). X and y are
+    None for regression targets; multi-task targets add ``task{j}_accuracy``). The cost is the data loss (no L2 term). X and y are
     checked once (finite, fitting targets; see dlx.train.targets)."""
     task, batches = _checked_batches("evaluate", model, data, loss, batch_size, False)
-    return _evaluate_batches(model, batches, task)
+    return _evaluate_batches(model, batches, task).read()
 
 
 def _outputs(model, X, batch_size: int, transform, name: str):
@@ -319,9 +362,8 @@ def fit(model, train, dev=None, *, epochs: int = 10, batch_size: int | None = 64
             if dp is not None:
                 dp.end_epoch()
             if dev_batches is not None:
-                dev_result = _evaluate_batches(model, dev_batches, dev_task)
-                if dp is not None:
-                    dev_result = dp.reduce_means(dev_result, dev_batches.m)
+                dev_acc = _evaluate_batches(model, dev_batches, dev_task)
+                dev_result = dev_acc.read() if dp is None else dp.read(dev_acc)
                 record.update({f"dev_{k}": v for k, v in dev_result.items()})
             record["time"] = time.perf_counter() - start
             record["samples_per_s"] = batches.m / train_time if train_time > 0 else None

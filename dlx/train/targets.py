@@ -16,7 +16,9 @@ any                    float targets, not labels   output's shape, float; mean s
 
 A callable loss with the attribute ``missing_targets_are_nan = True`` (such as
 ``F.multi_task_cross_entropy``) takes NaN targets as missing labels; infinities are still
-refused.
+refused. One that also has ``multi_task = True`` (T sigmoid outputs, (m, T) 0/1 targets
+with NaN where missing) reports the accuracy over labelled entries and per task
+(``task{j}_accuracy``: task j's labelled entries only).
 
 Float targets count as labels for ``loss="auto"`` when every value is a whole class index
 (0/1 for one output, one-hot rows for K outputs); pass ``loss="mse"`` to regress on them.
@@ -88,23 +90,32 @@ def check_finite_rows(name: str, X, checks: T.Checks | None = None) -> None:
 class Task:
     """The decided kind of targets and output for one model and loss."""
 
-    kind: str              # "labels" (class indices), "binary", "soft" or "regression"
+    kind: str              # "labels" (class indices), "binary", "multi_task", "soft" or
+    #                        "regression"
     output: str            # "logits" or "probabilities"
     n_outputs: int         # K (1 for a single output)
     loss: object           # callable(outputs: Tensor, targets: device array) -> 0-d Tensor
 
     @property
     def reports_accuracy(self) -> bool:
-        return self.kind in ("labels", "binary")
+        return self.kind in ("labels", "binary", "multi_task")
 
     def n_correct(self, xp, out, y):
-        """Correct predictions in a batch, a device 0-d array (None when not classifying)."""
+        """Correct predictions in a batch, a device 0-d array (None when not classifying);
+        for multi-task targets a (T,) array: the labelled entries of each task predicted."""
         if not self.reports_accuracy:
             return None
         if self.kind == "labels":
             return (xp.argmax(out, axis=1) == y).sum()
         threshold = 0.5 if self.output == "probabilities" else 0.0
+        if self.kind == "multi_task":
+            return (((out > threshold) == (y > 0.5)) & ~xp.isnan(y)).sum(axis=0)
         return ((out > threshold) == (y > 0.5)).sum()
+
+    def n_counted(self, xp, y):
+        """What accuracy divides by, when not the examples: the (T,) labelled entries per
+        task of multi-task targets (None otherwise)."""
+        return (~xp.isnan(y)).sum(axis=0) if self.kind == "multi_task" else None
 
 
 def _loss_for(kind: str, output: str, loss):
@@ -150,6 +161,8 @@ def prepare(name: str, model, X, y, loss="auto"):
                 "NaN or infinite values"
         checks.add(bad, lambda rows: f"{name}: y holds {what} in {rows}", error=DataError)
         checks.run()
+    if getattr(loss, "multi_task", False):
+        return _multi_task(name, y, out_shape, output, loss, model.dtype)
     is_int = y.dtype.kind in "biu"
     if k > 1 and loss not in ("mse", "binary_cross_entropy"):
         found = _multiclass(name, y, k, output, loss, checks, model.dtype)
@@ -183,6 +196,17 @@ def _multiclass(name, y, k, output, loss, checks, dtype):
         T.check_distributions(name, y)
         return Task("soft", output, k, _loss_for("soft", output, loss)), y.astype(dtype)
     return None
+
+
+def _multi_task(name, y, out_shape, output, loss, dtype):
+    """(Task, targets) for T sigmoid outputs: (m, T) labels 0/1, NaN where missing."""
+    if len(out_shape) != 2 or tuple(y.shape) != (y.shape[0], out_shape[1]):
+        raise ShapeError(f"{name}: multi-task targets must be (m, T) like the outputs (m, "
+                         f"{', '.join(map(str, out_shape[1:]))}), got {tuple(y.shape)}")
+    targets = y.astype(dtype)
+    T.refuse_where(name, (targets != 0) & (targets != 1) & ~backends.backend_of(y).xp.isnan(
+        targets), targets, "multi-task labels must be 0, 1, or NaN (missing)")
+    return Task("multi_task", output, out_shape[1], loss), targets
 
 
 def _binary(name, targets, is_int, output, loss, checks):
