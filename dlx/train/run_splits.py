@@ -24,8 +24,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np  # host-side data preparation
-
 from dlx.errors import ConfigError
 from dlx.strategy.splits import PARTS, Splits, split_indices
 
@@ -46,14 +44,13 @@ class RunSplits:
     @classmethod
     def make(cls, dataset: str, y, train_dev_fraction: float, seed: int,
              required: bool = True) -> "RunSplits":
-        """The fixed split of the (m,) labels ``y`` plus a training-dev carve-out of
+        """The fixed split of the (m,) host labels ``y`` (an array) plus a training-dev carve-out of
         ``train_dev_fraction`` of its training rows (stratified, seeded with ``seed``).
         A carve-out that rounds to no example is an error when ``required``, else none."""
         from dlx.train.prepare import split
 
         check_fraction(train_dev_fraction)
-        y = np.asarray(y)
-        fixed = split(np.arange(len(y)), y)  # rows of the fixed split, its checks included
+        fixed = split(list(range(len(y))), y)  # rows of the fixed split, its checks included
         train = [int(i) for i in fixed.X_train]
         indices = {"train": train, "dev": [int(i) for i in fixed.X_dev],
                    "test": [int(i) for i in fixed.X_test]}
