@@ -186,3 +186,26 @@ def test_a_bad_mask_is_refused_by_fit_and_by_the_loss(bad, error, match):
         mlp([5, 8, 3]).fit((X, Y, bad(mask)), loss=multi_task_cross_entropy, verbose=False)
     with pytest.raises(error, match=match):
         multi_task_cross_entropy(dlx.Tensor(np.zeros((40, 3))), Y.astype(float), bad(mask))
+
+
+def test_data_parallel_fit_of_one_rank_takes_the_mask_like_plain_fit():
+    """distributed=True without mpiexec is a world of one: the mask goes through the sharded
+    batches and the reduced per-task sums, and the run equals the plain one."""
+    from dlx.models import mlp
+    from dlx.train import fit
+
+    backend = dlx.backends.current()
+    X, Y, mask = _three_tasks()
+    runs = []
+    for distributed in (False, True):
+        backend.seed(0)
+        model = mlp([5, 8, 3])
+        history = fit(model, (X[:120], Y[:120], mask[:120]), (X[120:], Y[120:], mask[120:]),
+                      epochs=2, batch_size=32, lr=0.02, loss=multi_task_cross_entropy,
+                      verbose=False, distributed=distributed)
+        runs.append((model, history.last))
+    (a, ra), (b, rb) = runs
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p.data == q.data).all()
+    for key in ("cost", "accuracy", "task2_accuracy", "dev_accuracy", "dev_task2_accuracy"):
+        assert rb[key] == pytest.approx(ra[key], rel=1e-12)
