@@ -208,6 +208,12 @@ def test_mpiexec_dlx_train_resumes_like_one_uninterrupted_process(tmp_path):
         assert done.stdout.count("test accuracy") == 1  # printed by rank 0 only
     records = json.loads((dp / "history.json").read_text())["records"]
     assert [r["epoch"] for r in records] == [1, 2]
+    # the same recorded splits as one process; a resume on other splits stops every rank
+    assert (dp / "splits.json").read_text() == (one / "splits.json").read_text()
+    other = subprocess.run([mpiexec, "-n", "2", *dlx, "--distributed", "--epochs", "3",
+                            "--resume", "--train-dev-fraction", "0.2", "--out", str(dp)],
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert other.returncode != 0 and "records a different split" in other.stderr
     a, b = np.load(dp / "checkpoint.npz"), np.load(one / "checkpoint.npz")
     params = [k for k in a.files if k.startswith("model/")]
     assert len(params) == 4
