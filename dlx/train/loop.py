@@ -184,8 +184,9 @@ def _evaluate_batches(model, batches, task) -> _Accumulator:
 
 def evaluate(model, data, batch_size: int = 256, loss="auto") -> dict:
     """``{"cost": J, "accuracy": a}`` of ``model`` on ``data`` in evaluation mode (accuracy is
-    None for regression targets; multi-task targets add ``task{j}_accuracy``). The cost is the data loss (no L2 term). X and y are
-    checked once (finite, fitting targets; see dlx.train.targets)."""
+    None for regression targets; multi-task targets add ``task{j}_accuracy``). The cost is
+    the data loss (no L2 term). X and y are checked once (finite, fitting targets; see
+    dlx.train.targets)."""
     task, batches = _checked_batches("evaluate", model, data, loss, batch_size, False)
     return _evaluate_batches(model, batches, task).read()
 

@@ -146,8 +146,9 @@ def check_fraction(fraction) -> None:
 def for_run(dataset: str, y, train_dev_fraction: float | None, seed: int, resume) -> RunSplits:
     """The splits of a ``dlx train`` run: made fresh, or, when ``resume`` names a checkpoint,
     the record beside it (``train_dev_fraction`` None = the recorded one, else
-    :data:`DEFAULT_TRAIN_DEV_FRACTION`, or none where that rounds to no example). A checkpoint without a record (written before runs
-    recorded their splits) resumes only with ``train_dev_fraction`` 0, its training set."""
+    :data:`DEFAULT_TRAIN_DEV_FRACTION`, or none where that rounds to no example). A
+    checkpoint without a record (written before runs recorded their splits) resumes only
+    with ``train_dev_fraction`` 0, its training set."""
     recorded_path = None if resume is None else Path(resume).parent / FILE
     if recorded_path is None or not recorded_path.exists():
         if recorded_path is not None and train_dev_fraction != 0:
