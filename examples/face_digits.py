@@ -182,6 +182,8 @@ def main():
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--roc", default=None, help="write the verification ROC curve here")
     args = parser.parse_args()
+    if args.dim <= 0 or args.dim % 16:
+        parser.error(f"--dim must be a positive multiple of 16 (4x4 positions), got {args.dim}")
     backend = backends.set_backend(args.backend)
     r = run(args.epochs, args.seed, args.draws, args.dim, args.alpha, args.strategy,
             not args.no_augment)
