@@ -4,7 +4,8 @@ style transfer. Built from functional ops and the backend's ``xp``; see docs/vis
 
 from dlx.vision.boxes import box_area, box_iou, corners_to_midpoint, midpoint_to_corners, nms
 from dlx.vision.face import (best_threshold, l2_normalize, mine_triplets,
-                             pairwise_squared_distances, recognise, triplet_loss)
+                             pairwise_squared_distances, recognise, refine_gallery,
+                             triplet_loss)
 from dlx.vision.localization import landmark_loss, localization_loss
 from dlx.vision.metrics import average_precision, mean_average_precision
 from dlx.vision.sliding_windows import convolutionalize, window_stride
@@ -15,5 +16,6 @@ __all__ = ["FeatureNet", "StyleTransfer", "average_precision", "best_threshold",
            "box_iou", "content_cost", "convolutionalize", "corners_to_midpoint",
            "gram_matrix", "l2_normalize", "landmark_loss", "layer_style_cost",
            "localization_loss", "mean_average_precision", "midpoint_to_corners",
-           "mine_triplets", "nms", "pairwise_squared_distances", "recognise", "style_cost",
+           "mine_triplets", "nms", "pairwise_squared_distances", "recognise", "refine_gallery",
+           "style_cost",
            "triplet_loss", "window_stride"]

@@ -23,6 +23,13 @@ Verification (1:1): same identity when d = ||f(x1) - f(x2)||^2 <= threshold, the
 on a dev set (the one with the best accuracy). Recognition (1:K): the gallery identity
 closest to f(x), or "not recognised" (-1) when even that one is farther than the threshold
 (squared distances throughout).
+
+Transductive recognition (an option, not the plain 1:K above): with a whole set of unlabelled
+queries at hand, :func:`refine_gallery` moves each gallery embedding to the mean of itself and
+the queries nearest to it, repeatedly (k-means seeded by the gallery, every centroid keeping
+its labelled example; as in Ren et al. 2018, "Meta-learning for semi-supervised few-shot
+classification", with hard assignments). Only the queries' embeddings are used, never their
+labels, but each answer then depends on the other queries.
 """
 
 from __future__ import annotations
@@ -119,3 +126,23 @@ def recognise(queries, gallery, gallery_labels, threshold: float):
     nearest = xp.argmin(sq, axis=1)
     best = sq[xp.arange(queries.shape[0]), nearest]
     return xp.where(best <= threshold, gallery_labels[nearest], -1).astype(xp.int64)
+
+
+def refine_gallery(queries, gallery, iterations: int = 10):
+    """Gallery seeded k-means on the queries: ``iterations`` times, c_k = (g_k + sum of the
+    queries nearest to c_k) / (1 + their count). queries (q, d), gallery (k, d) -> (k, d)."""
+    queries = queries.data if isinstance(queries, Tensor) else queries
+    gallery = gallery.data if isinstance(gallery, Tensor) else gallery
+    if queries.ndim != 2 or gallery.ndim != 2 or queries.shape[1] != gallery.shape[1]:
+        raise ShapeError(f"refine_gallery: queries (q, d) and gallery (k, d) must share d, got "
+                         f"{tuple(queries.shape)} and {tuple(gallery.shape)}")
+    if int(iterations) != iterations or iterations < 0:
+        raise ConfigError(f"refine_gallery: iterations must be an integer >= 0, got {iterations}")
+    xp = backends.backend_of(queries).xp
+    k = gallery.shape[0]
+    centroids = gallery
+    for _ in range(int(iterations)):
+        nearest = xp.argmin(pairwise_squared_distances(queries, centroids), axis=1)
+        member = (nearest[:, None] == xp.arange(k)[None, :]).astype(queries.dtype)  # (q, k)
+        centroids = (gallery + member.T @ queries) / (1 + member.sum(axis=0))[:, None]
+    return centroids
