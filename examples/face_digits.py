@@ -8,8 +8,8 @@ identities. The encoder (two 3x3 convolutions, a 2x2 max pool and a 1x1 projecti
 ``--dim // 16`` channels, flattened: a ``--dim``-d L2-normalised embedding that keeps its
 4x4 spatial layout) is trained with the triplet loss and semi-hard mining (or ``--loss``:
 the prototypical loss on 7-way 1-shot episodes, a cosine softmax over the seven training
-identities, or triplet + cosine; dlx.vision.face) on digits 0-6 only, in batches of P identities x K images (all seven x 16), with small rotations and
-noise. Inputs are standardised with the training images' mean and standard deviation.
+identities, or triplet + cosine; dlx.vision.face) on digits 0-6 only, in batches of P
+identities x K images (all seven x 16), with small rotations and noise. Inputs are standardised with the training images' mean and standard deviation.
 The verification threshold (on the squared embedding distance) is chosen on dev pairs of
 held-out 0-6 images. Then, on the unseen digits 7-9:
 

@@ -185,15 +185,18 @@ def _face_digits_example():
 
 @pytest.mark.parametrize("loss", ["proto", "cosine"])
 def test_prototypical_and_cosine_training_beat_raw_pixels_on_unseen_identities(loss):
-    """The alternatives to the triplet loss also learn a transferable embedding (they do not
-    beat it here: see docs/vision.md)."""
+    """The alternatives to the triplet loss also learn an embedding that transfers to unseen
+    identities (they do not beat it here: see docs/vision.md)."""
     from threadpoolctl import threadpool_limits
 
     example = _face_digits_example()
     with dlx.backends.use("numpy"), threadpool_limits(1):
-        r = example.run(epochs=3, seed=0, draws=10, loss=loss)
+        untrained = example.run(epochs=0, seed=0, draws=10)
+        r = example.run(epochs=5, seed=0, draws=10, loss=loss)
     assert r["closed"].mean() > r["raw"].mean() + 0.05, (r["closed"], r["raw"])
-    assert r["verification"] > 0.8, r["verification"]
+    assert r["dev_acc"] > untrained["dev_acc"] + 0.02, (r["dev_acc"], untrained["dev_acc"])
+    assert r["verification"] > untrained["verification"] + 0.02, \
+        (r["verification"], untrained["verification"])
     with pytest.raises(ConfigError, match="loss"):
         example.train_encoder(example.encoder(), np.zeros((4, 1, 8, 8)), np.arange(4), 1,
                               loss="arcface")
