@@ -1,13 +1,15 @@
 """Face-style verification and one-shot recognition on identities never seen in training.
 
     python examples/face_digits.py [--epochs 10] [--seed 0] [--draws 20] [--roc docs/vision_roc.png]
+                                   [--loss triplet|proto|cosine|triplet+cosine] [--validation]
 
 No identity-labelled face data ships in any package, so the digit classes stand in for
 identities. The encoder (two 3x3 convolutions, a 2x2 max pool and a 1x1 projection to
 ``--dim // 16`` channels, flattened: a ``--dim``-d L2-normalised embedding that keeps its
-4x4 spatial layout) is trained with the triplet loss and semi-hard mining on digits 0-6
-only, in batches of P identities x K images (all seven x 16), with small rotations and
-noise. Inputs are standardised with the training images' mean and standard deviation.
+4x4 spatial layout) is trained with the triplet loss and semi-hard mining (or ``--loss``:
+the prototypical loss on 7-way 1-shot episodes, a cosine softmax over the seven training
+identities, or triplet + cosine; dlx.vision.face) on digits 0-6 only, in batches of P
+identities x K images (all seven x 16), with small rotations and noise. Inputs are standardised with the training images' mean and standard deviation.
 The verification threshold (on the squared embedding distance) is chosen on dev pairs of
 held-out 0-6 images. Then, on the unseen digits 7-9:
 
@@ -21,6 +23,9 @@ held-out 0-6 images. Then, on the unseen digits 7-9:
     queries (dlx.vision.face.refine_gallery); no query label is used, but each answer
     depends on the other queries, so this is a different, easier setting;
 * strangers: held-out images of 0-6 shown to the 7-9 gallery should be "not recognised".
+
+``--validation`` trains on 0-3 and evaluates on 4-6 instead (7-9 unused): a class-disjoint
+split for comparing settings without looking at 7-9.
 """
 
 import argparse
@@ -30,15 +35,16 @@ import numpy as np
 
 import dlx.nn as nn
 from dlx import backends
-from dlx.core import Tensor, no_grad
+from dlx.core import Parameter, Tensor, no_grad
 from dlx.data.augment import Compose, Noise, RandomRotation
 from dlx.data.datasets import load_digits
+from dlx.errors import ConfigError
 from dlx.optim import Adam
-from dlx.vision.face import (best_threshold, l2_normalize, mine_triplets,
-                             pairwise_squared_distances, recognise, refine_gallery,
-                             triplet_loss)
+from dlx.vision.face import (best_threshold, cosine_softmax_loss, l2_normalize,
+                             mine_triplets, pairwise_squared_distances, prototypical_loss,
+                             recognise, refine_gallery, triplet_loss)
 
-UNSEEN = (7, 8, 9)
+LOSSES = ("triplet", "proto", "cosine", "triplet+cosine")
 
 
 def encoder(dim=128):
@@ -62,21 +68,45 @@ def pk_batch(by_identity, P, K, rng):
     return np.concatenate([rng.choice(by_identity[i], K, replace=False) for i in ids])
 
 
-def train_encoder(model, X, y, epochs, P=7, K=16, alpha=0.2, strategy="semi-hard",
-                  augment=None, lr=0.002, seed=0):
-    """Triplet loss with in-batch mining on P x K batches, len(y) // (P K) steps an epoch."""
+def train_encoder(model, X, y, epochs, P=7, K=16, loss="triplet", alpha=0.2,
+                  strategy="semi-hard", scale=10.0, augment=None, lr=0.002, seed=0):
+    """P x K batches (P identities, K images each), len(y) // (P K) steps an epoch, with
+    ``loss`` one of LOSSES: "triplet" (in-batch mining), "proto" (the batch is a P-way 1-shot
+    episode: the first image of each identity the support, the other K - 1 the queries),
+    "cosine" (a cosine softmax over the training identities, scale ``scale``; its weights are
+    dropped afterwards) or "triplet+cosine" (the sum of the two)."""
+    if loss not in LOSSES:
+        raise ConfigError(f"train_encoder: loss must be one of {LOSSES}, got {loss!r}")
     backend = backends.current()
     rng = np.random.default_rng(seed)
-    by_identity = [np.flatnonzero(y == c) for c in np.unique(y)]
-    opt = Adam(model.parameters(), lr=lr)
+    classes = np.unique(y)
+    by_identity = [np.flatnonzero(y == c) for c in classes]
+    params = list(model.parameters())
+    if "cosine" in loss:
+        probe = model(Tensor(backend.asarray(X[:1]))).data
+        weights = Parameter(backend.asarray(rng.normal(size=(len(classes), probe.shape[1])))
+                            .astype(probe.dtype), name="W")
+        params.append(weights)
+    opt = Adam(params, lr=lr)
     for _ in range(epochs * (len(y) // (P * K))):
         b = pk_batch(by_identity, P, K, rng)
         xb = backend.asarray(X[b])
         emb = l2_normalize(model(Tensor(xb if augment is None else augment(xb))))
-        a, p, n = mine_triplets(emb.data, backend.asarray(y[b]), strategy)
-        loss = triplet_loss(emb[a], emb[p], emb[n], alpha)
+        if loss == "proto":
+            rows = np.arange(P * K).reshape(P, K)
+            cost = prototypical_loss(emb[rows[:, 1:].ravel()], emb[rows[:, 0]],
+                                     backend.asarray(np.repeat(np.arange(P), K - 1)), scale)
+        else:
+            terms = []
+            if "triplet" in loss:
+                a, p, n = mine_triplets(emb.data, backend.asarray(y[b]), strategy)
+                terms.append(triplet_loss(emb[a], emb[p], emb[n], alpha))
+            if "cosine" in loss:
+                terms.append(cosine_softmax_loss(
+                    emb, weights, backend.asarray(np.searchsorted(classes, y[b])), scale))
+            cost = sum(terms[1:], terms[0])
         opt.zero_grad()
-        loss.backward()
+        cost.backward()
         opt.step()
     return model
 
@@ -103,22 +133,25 @@ def one_shot(E, labels, threshold, galleries):
 
 
 def draw_galleries(labels, draws, rng):
-    return [np.array([rng.choice(np.flatnonzero(labels == c)) for c in UNSEEN])
+    return [np.array([rng.choice(np.flatnonzero(labels == c)) for c in np.unique(labels)])
             for _ in range(draws)]
 
 
-def run(epochs=10, seed=0, draws=20, dim=128, alpha=0.2, strategy="semi-hard", augment=True,
-        n_dev=300):
-    """Train on digits 0-6, evaluate on 7-9; returns a dict of figures (see the docstring)."""
+def run(epochs=10, seed=0, draws=20, dim=128, loss="triplet", alpha=0.2, strategy="semi-hard",
+        scale=10.0, augment=True, n_dev=300, validation=False):
+    """Train on digits 0-6, evaluate on 7-9; returns a dict of figures (see the docstring).
+    ``validation``: train on 0-3 and evaluate on 4-6 instead (7-9 unused), for choosing
+    settings without looking at 7-9."""
     backend = backends.current()
     backend.seed(seed)
     X, y = load_digits(images=True)
     rng = np.random.default_rng(seed)
-    seen = rng.permutation(np.flatnonzero(y < 7))
+    first_unseen = 4 if validation else 7
+    seen = rng.permutation(np.flatnonzero(y < first_unseen))
     dev_idx, train_idx = seen[:n_dev], seen[n_dev:]
     mean, std = X[train_idx].mean(), X[train_idx].std()
     X = (X - mean) / std
-    unseen = np.flatnonzero(y >= 7)
+    unseen = np.flatnonzero((y >= first_unseen) & (y < first_unseen + 3))
     Xu, yu = X[unseen], y[unseen]
     galleries = draw_galleries(yu, draws, rng)
 
@@ -126,7 +159,8 @@ def run(epochs=10, seed=0, draws=20, dim=128, alpha=0.2, strategy="semi-hard", a
     untrained, _, untrained_transductive = one_shot(embed(model, Xu, backend), yu,
                                                     float("inf"), galleries)
     start = time.perf_counter()
-    train_encoder(model, X[train_idx], y[train_idx], epochs, alpha=alpha, strategy=strategy,
+    train_encoder(model, X[train_idx], y[train_idx], epochs, P=first_unseen,
+                  loss=loss, alpha=alpha, strategy=strategy, scale=scale,
                   augment=Compose(RandomRotation(10), Noise(0.1)) if augment else None,
                   seed=seed)
     train_s = time.perf_counter() - start
@@ -146,7 +180,7 @@ def run(epochs=10, seed=0, draws=20, dim=128, alpha=0.2, strategy="semi-hard", a
                 transductive=transductive, raw=raw, raw_transductive=raw_transductive,
                 untrained=untrained, untrained_transductive=untrained_transductive,
                 strangers=np.array(strangers),
-                n_queries=len(yu) - len(UNSEEN), n_dev=n_dev, d=d, same=same)
+                n_queries=len(yu) - len(galleries[0]), n_dev=n_dev, d=d, same=same)
 
 
 def plot_roc(d, same, threshold, path):
@@ -179,25 +213,31 @@ def main():
     parser.add_argument("--alpha", type=float, default=0.2)
     parser.add_argument("--dim", type=int, default=128, help="embedding size, multiple of 16")
     parser.add_argument("--strategy", default="semi-hard", choices=["semi-hard", "hard"])
+    parser.add_argument("--loss", default="triplet", choices=LOSSES)
+    parser.add_argument("--scale", type=float, default=10.0,
+                        help="softmax scale of the proto and cosine losses")
+    parser.add_argument("--validation", action="store_true",
+                        help="train on 0-3 and evaluate on 4-6 (for choosing settings)")
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--roc", default=None, help="write the verification ROC curve here")
     args = parser.parse_args()
     if args.dim <= 0 or args.dim % 16:
         parser.error(f"--dim must be a positive multiple of 16 (4x4 positions), got {args.dim}")
     backend = backends.set_backend(args.backend)
-    r = run(args.epochs, args.seed, args.draws, args.dim, args.alpha, args.strategy,
-            not args.no_augment)
+    r = run(args.epochs, args.seed, args.draws, args.dim, args.loss, args.alpha, args.strategy,
+            args.scale, not args.no_augment, validation=args.validation)
+    seen, unseen = ("0-3", "4-6") if args.validation else ("0-6", "7-9")
 
     def ms(a):
         return f"{a.mean():.4f} ± {a.std():.4f}"
 
-    print(f"encoder trained on digits 0-6 ({r['n_train']} images, {args.epochs} epochs, "
-          f"{r['train_s']:.1f} s, backend {backend.name}, seed {args.seed})")
-    print(f"threshold on squared distance chosen on {r['n_dev_pairs']} dev pairs (digits 0-6): "
+    print(f"encoder trained on digits {seen} ({r['n_train']} images, {args.epochs} epochs, "
+          f"loss {args.loss}, {r['train_s']:.1f} s, backend {backend.name}, seed {args.seed})")
+    print(f"threshold on squared distance chosen on {r['n_dev_pairs']} dev pairs (digits {seen}): "
           f"{r['threshold']:.3f} (dev accuracy {r['dev_acc']:.4f})")
-    print(f"unseen digits 7-9: verification accuracy {r['verification']:.4f} on "
+    print(f"unseen digits {unseen}: verification accuracy {r['verification']:.4f} on "
           f"{sum(r['pairs'])} pairs ({r['pairs'][0]} same, {r['pairs'][1]} different)")
-    print(f"one-shot recognition, 1 gallery image each of 7, 8, 9, {r['n_queries']} queries, "
+    print(f"one-shot recognition, 1 gallery image each of {unseen}, {r['n_queries']} queries, "
           f"mean ± std over {args.draws} gallery draws:")
     print(f"  closed set (nearest gallery identity)      {ms(r['closed'])}")
     print(f"  open set (also within the threshold)        {ms(r['open'])}")
@@ -205,8 +245,8 @@ def main():
           f"{ms(r['untrained'])}")
     print(f"  transductive (gallery refined on the unlabelled queries) {ms(r['transductive'])}; "
           f"raw pixels {ms(r['raw_transductive'])}, untrained {ms(r['untrained_transductive'])}")
-    print(f"strangers: {ms(r['strangers'])} of {r['n_dev']} images of digits 0-6 "
-          f"'not recognised' by the 7-9 gallery")
+    print(f"strangers: {ms(r['strangers'])} of {r['n_dev']} images of digits {seen} "
+          f"'not recognised' by the {unseen} gallery")
     if args.roc:
         plot_roc(r["d"], r["same"], r["threshold"], args.roc)
         print(f"wrote {args.roc}")

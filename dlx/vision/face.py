@@ -24,6 +24,18 @@ on a dev set (the one with the best accuracy). Recognition (1:K): the gallery id
 closest to f(x), or "not recognised" (-1) when even that one is farther than the threshold
 (squared distances throughout).
 
+Two classification-style losses train the same embedding and are known to transfer better
+to unseen identities in few-shot learning (both take L2-normalised embeddings, so a scale s
+sets the softmax's sharpness):
+
+* :func:`prototypical_loss` (Snell, Swersky, Zemel 2017, "Prototypical Networks for Few-shot
+  Learning"): an episode of N identities with one support embedding c_j each (N-way 1-shot)
+  and queries q_i of those identities; ``-log softmax_j(-s ||q_i - c_j||^2)[y_i]``, the mean
+  over the queries. It trains exactly the 1:K nearest-gallery rule used at test time.
+* :func:`cosine_softmax_loss` (Chen et al. 2019, "A Closer Look at Few-shot
+  Classification", baseline++): a weight vector w_k per training identity and
+  ``-log softmax_k(s cos(f(x), w_k))[y]``; only f is kept after training.
+
 Transductive recognition (an option, not the plain 1:K above): with a whole set of unlabelled
 queries at hand, :func:`refine_gallery` moves each gallery embedding to the mean of itself and
 the queries nearest to it, repeatedly (k-means seeded by the gallery, every centroid keeping
@@ -66,6 +78,41 @@ def triplet_loss(anchor, positive, negative, alpha: float = 0.2, positive_only: 
                  + alpha)
     count = float((per.data > 0).sum()) if positive_only else per.shape[0]
     return per.sum() * (1.0 / max(count, 1.0))  # guarded: no valid triplet -> 0
+
+
+def _squared_distance_matrix(a, b):
+    """Differentiable (n, d), (k, d) -> (n, k) matrix of ||a_i - b_j||^2."""
+    n, k = a.shape[0], b.shape[0]
+    return ((a * a).sum(axis=1).reshape(n, 1) + (b * b).sum(axis=1).reshape(1, k)
+            - 2.0 * (a @ b.T))
+
+
+def prototypical_loss(queries, support, labels, scale: float = 10.0):
+    """Mean over queries of -log softmax_j(-scale ||q_i - c_j||^2)[labels_i].
+
+    queries (q, d), support (k, d) one embedding per identity of the episode, labels (q,)
+    integers in [0, k): the support row of each query's identity. See the module docstring.
+    """
+    queries, support = as_tensor(queries), as_tensor(support)
+    if queries.ndim != 2 or support.ndim != 2 or queries.shape[1] != support.shape[1]:
+        raise ShapeError(f"prototypical_loss: queries (q, d) and support (k, d) must share d, "
+                         f"got {tuple(queries.shape)} and {tuple(support.shape)}")
+    if scale <= 0:
+        raise ConfigError(f"prototypical_loss: scale must be > 0, got {scale}")
+    return F.softmax_cross_entropy(-scale * _squared_distance_matrix(queries, support), labels)
+
+
+def cosine_softmax_loss(embeddings, weights, labels, scale: float = 10.0):
+    """Mean of -log softmax_k(scale cos(e_i, w_k))[labels_i]: embeddings (m, d), weights
+    (K, d) one row per training identity, labels (m,) in [0, K). See the module docstring."""
+    embeddings, weights = as_tensor(embeddings), as_tensor(weights)
+    if embeddings.ndim != 2 or weights.ndim != 2 or embeddings.shape[1] != weights.shape[1]:
+        raise ShapeError(f"cosine_softmax_loss: embeddings (m, d) and weights (K, d) must share "
+                         f"d, got {tuple(embeddings.shape)} and {tuple(weights.shape)}")
+    if scale <= 0:
+        raise ConfigError(f"cosine_softmax_loss: scale must be > 0, got {scale}")
+    cosine = l2_normalize(embeddings) @ l2_normalize(weights).T
+    return F.softmax_cross_entropy(scale * cosine, labels)
 
 
 def pairwise_squared_distances(a, b=None):
