@@ -98,7 +98,7 @@ class Conv2d(Function):
         self.layout = self.backend.conv_columns(x.shape, self.kernel, self.stride,
                                                 self.padding)
         self.itemsize = x.dtype.itemsize
-        self.w_row = w.reshape(k, -1)
+        self.w, self.w_row = w, w.reshape(k, -1)
         z = xp.empty((x.shape[0], k, oh, ow), dtype=x.dtype)
         chunks = self._chunks(x.shape[0])
 
@@ -123,7 +123,7 @@ class Conv2d(Function):
             cols = self.cols if self.cols is not None else self.layout.columns(self.x[n0:n1])
             g = self.layout.output_grad(gz[n0:n1])  # (K, n_chunk * positions)
             if gx is not None:
-                self.layout.input_grad(self.w_row.T @ g, gx[n0:n1])
+                self.layout.input_grad(self.w, g, gz[n0:n1], gx[n0:n1])
             return cols @ g.T  # this chunk's dW, (C*fh*fw, K)
 
         partial = self.backend.map_chunks(backward_chunk, self._chunks(self.x_shape[0]))
