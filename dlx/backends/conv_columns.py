@@ -27,6 +27,10 @@ import math
 import numpy as np
 
 from dlx.backends.base import conv_output_size
+from dlx.backends.buffer_pool import BufferPool
+
+#: the phase-row workspaces: phases, columns, gradient rows and GEMM results of a chunk
+_workspace = BufferPool()
 
 
 class Im2colColumns:
@@ -44,6 +48,10 @@ class Im2colColumns:
     def sample_bytes(self, itemsize: int) -> int:
         """Bytes of one sample's columns."""
         return math.prod(self.kernel) * self.sample_shape[0] * self.positions * itemsize
+
+    def matmul(self, a, b):
+        """a @ b (the chunk's GEMMs; a layout may supply the result's buffer)."""
+        return a @ b
 
     def columns(self, x):
         """(n, C, H, W) -> cols (R, n*P)."""
@@ -111,9 +119,12 @@ class PhaseRowColumns(Im2colColumns):
                        (slice(x_r, x_r + sh * (r1 - r0 - 1) + 1, sh),
                         slice(x_q, x_q + sw * (q1 - q0 - 1) + 1, sw)))
 
+    def matmul(self, a, b):
+        return np.matmul(a, b, out=_workspace.empty((a.shape[0], b.shape[1]), a.dtype))
+
     def _buffer(self, n, dtype):
         c = self.sample_shape[0]
-        buf = np.empty((n, c, self.stride[0] * self.stride[1], self.flat), dtype)
+        buf = _workspace.empty((n, c, self.stride[0] * self.stride[1], self.flat), dtype)
         buf.fill(0)
         return buf
 
@@ -122,7 +133,7 @@ class PhaseRowColumns(Im2colColumns):
         phases = self._buffer(n, x.dtype)
         for view, (rows, cols) in self._phase_views(phases):
             view[...] = x[:, :, rows, cols]
-        out = np.empty((c, len(self.taps), n, self.positions), x.dtype)
+        out = _workspace.empty((c, len(self.taps), n, self.positions), x.dtype)
         for t, (phase, start) in enumerate(self.taps):
             np.copyto(out[:, t], phases[:, :, phase, start:start + self.positions]
                       .transpose(1, 0, 2))
@@ -138,7 +149,7 @@ class PhaseRowColumns(Im2colColumns):
 
     def output_grad(self, gz):
         n, k = gz.shape[:2]
-        g = np.empty((k, n, self.oh, self.wq), gz.dtype)
+        g = _workspace.empty((k, n, self.oh, self.wq), gz.dtype)
         g[:, :, :, self.ow:] = 0
         g[:, :, :, :self.ow] = gz.transpose(1, 0, 2, 3)
         return g.reshape(k, n * self.positions)
@@ -155,10 +166,11 @@ class PhaseRowColumns(Im2colColumns):
             adjoint = PhaseRowColumns(self.backend, gz.shape, self.kernel, (1, 1),
                                       (fh - 1 - ph, fw - 1 - pw))
             w_adj = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.shape[1], -1)
-            adjoint.output(w_adj @ adjoint.columns(gz), None, out)
+            adjoint.output(self.matmul(w_adj, adjoint.columns(gz)), None, out)
             return
         n, c = out.shape[:2]
-        d = (w.reshape(w.shape[0], -1).T @ g).reshape(c, len(self.taps), n, self.positions)
+        d = self.matmul(w.reshape(w.shape[0], -1).T, g).reshape(c, len(self.taps), n,
+                                                                self.positions)
         phases = self._buffer(n, d.dtype)
         for t, (phase, start) in enumerate(self.taps):
             run = phases[:, :, phase, start:start + self.positions]

@@ -105,7 +105,7 @@ class Conv2d(Function):
         def forward_chunk(chunk):
             n0, n1 = chunk
             cols = self.layout.columns(x[n0:n1])
-            self.layout.output(self.w_row @ cols, b, z[n0:n1])
+            self.layout.output(self.layout.matmul(self.w_row, cols), b, z[n0:n1])
             return cols if len(chunks) == 1 else None
 
         # one chunk: keep its columns for backward; several: keep x and rebuild them
