@@ -1,10 +1,11 @@
 """The NumPy backend's phase-row column layout against the im2col layout (the contract's
 primitives), and the buffer pool behind its workspaces.
 
-The phase-row layout has three code paths: stride 1 with >= 16 input channels (dx as the
-transposed convolution), stride 1 with fewer channels and any stride >= 2 (dx added back
-through the phases). Each is compared in float64 with the im2col layout on forward, dW and
-dx, and once through F.conv2d against a direct loop."""
+The phase-row layout's backward has three code paths: stride 1 with >= 16 input channels
+and the columns not kept (dx and dW through the transposed convolution), stride 1 with
+fewer channels or kept columns, and any stride >= 2 (dx added back through the phases).
+Each is compared in float64 with the im2col layout on forward, dW and dx, and once through
+F.conv2d against a direct loop."""
 
 import numpy as np
 import pytest
@@ -19,15 +20,19 @@ from dlx.backends.numpy_backend import NumpyBackend
 
 
 def run_layout(layout, x, w, b, gz):
-    """(z, dW, dx) of one chunk through ``layout``."""
+    """(z, dW, dx) of one chunk through ``layout``: backward once from the kept columns and
+    once from x (the transposed-convolution path where the layout has one)."""
     k = w.shape[0]
     z = np.empty((x.shape[0], k, layout.oh, layout.ow))
     cols = layout.columns(x)
     layout.output(layout.matmul(w.reshape(k, -1), cols), b, z)
-    g = layout.output_grad(gz)
-    dx = np.empty_like(x)
-    layout.input_grad(w, g, gz, dx)
-    return z, (cols @ g.T).T.reshape(w.shape), dx
+    dx_cols, dx_x = np.empty_like(x), np.empty_like(x)
+    dw_cols = layout.gradients(w, gz, dx_cols, cols=cols)
+    dw_x = layout.gradients(w, gz, dx_x, x=x)
+    np.testing.assert_allclose(dw_x, dw_cols, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx_x, dx_cols, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layout.gradients(w, gz, x=x), dw_cols, rtol=1e-12, atol=1e-12)
+    return z, dw_cols.T.reshape(w.shape), dx_x
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,
@@ -50,8 +55,12 @@ def test_phase_rows_equal_im2col(c, h, w, fh, fw, sh, sw, ph, pw):
 
 
 @pytest.mark.parametrize("stride,padding", [(1, 1), (1, 0), (1, (2, 0)), (2, 1)])
-def test_conv2d_wide_input_matches_loops(backend, rng, stride, padding):
-    """16 channels (on NumPy: the transposed-convolution dx at stride 1), via F.conv2d."""
+@pytest.mark.parametrize("chunked", [False, True], ids=["kept-columns", "per-sample-chunks"])
+def test_conv2d_wide_input_matches_loops(backend, rng, monkeypatch, stride, padding, chunked):
+    """16 channels (on NumPy: the transposed-convolution gradients at stride 1 when the
+    columns are not kept), via F.conv2d."""
+    if chunked:
+        monkeypatch.setattr(backend, "conv_chunk_bytes", 1)
     x = rng.normal(size=(2, ADJOINT_MIN_CHANNELS, 6, 5))
     w, b = rng.normal(size=(2, ADJOINT_MIN_CHANNELS, 3, 3)), rng.normal(size=2)
     s, (ph, pw) = stride, (padding, padding) if isinstance(padding, int) else padding
@@ -69,12 +78,16 @@ def test_conv2d_wide_input_matches_loops(backend, rng, stride, padding):
             dx_ref[:, :, i * s:i * s + 3, j * s:j * s + 3] += np.einsum("nk,kcij->ncij",
                                                                       gz[:, :, i, j], w)
     xt = dlx.Tensor(backend.asarray(x), requires_grad=True)
-    z = F.conv2d(xt, dlx.Parameter(backend.asarray(w)), dlx.Parameter(backend.asarray(b)),
-                 stride=stride, padding=padding)
+    wt = dlx.Parameter(backend.asarray(w))
+    z = F.conv2d(xt, wt, dlx.Parameter(backend.asarray(b)), stride=stride, padding=padding)
     np.testing.assert_allclose(backend.to_host(z.data), z_ref, rtol=1e-10, atol=1e-10)
+    windows = np.stack([np.stack([xpad[:, :, i * s:i * s + 3, j * s:j * s + 3]
+                                  for j in range(ow)], 2) for i in range(oh)], 2)
+    dw_ref = np.einsum("nkij,ncijpq->kcpq", gz, windows)  # windows (n, c, oh, ow, 3, 3)
     z.backward(backend.asarray(gz))
     np.testing.assert_allclose(backend.to_host(xt.grad), dx_ref[:, :, ph:ph + 6, pw:pw + 5],
                                rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(backend.to_host(wt.grad), dw_ref, rtol=1e-10, atol=1e-10)
 
 
 def test_pool_reuses_a_buffer_only_when_every_view_is_gone():

@@ -70,11 +70,21 @@ class Im2colColumns:
         """dZ (n, K, OH, OW) -> G (K, n*P), C-contiguous."""
         return self.xp.ascontiguousarray(gz.transpose(1, 0, 2, 3)).reshape(gz.shape[1], -1)
 
-    def input_grad(self, w, g, gz, out) -> None:
+    def input_grad(self, w, g, out) -> None:
         """out (n, C, H, W) = dx of the chunk: the adjoint of :meth:`columns` applied to
-        dcols = W_row^T @ G, with w (K, C, fh, fw), G (K, n*P) and gz its NCHW original."""
+        dcols = W_row^T @ G, with w (K, C, fh, fw) and G (K, n*P)."""
         out[...] = self.backend.col2im(w.reshape(w.shape[0], -1).T @ g, out.shape, self.kernel,
                                        self.stride, self.padding)
+
+    def gradients(self, w, gz, dx_out=None, x=None, cols=None):
+        """The chunk's dW_row^T (C*fh*fw, K), and its dx written into ``dx_out`` when given,
+        from dZ (n, K, OH, OW) and the forward's columns (``cols``) or the input ``x``."""
+        if cols is None:
+            cols = self.columns(x)
+        g = self.output_grad(gz)
+        if dx_out is not None:
+            self.input_grad(w, g, dx_out)
+        return cols @ g.T
 
 
 def _phase_range(phase, pad, stride, n_phase, n_in):
@@ -154,20 +164,31 @@ class PhaseRowColumns(Im2colColumns):
         g[:, :, :, :self.ow] = gz.transpose(1, 0, 2, 3)
         return g.reshape(k, n * self.positions)
 
-    def input_grad(self, w, g, gz, out) -> None:
+    def gradients(self, w, gz, dx_out=None, x=None, cols=None):
         """Stride 1 (padding below the kernel size), at least ``ADJOINT_MIN_CHANNELS`` input
-        channels: dx is the convolution of gz, padded by f - 1 - p, with the flipped,
-        transposed kernel -- a GEMM with K*fh*fw terms per output instead of a K-term GEMM
-        and fh*fw adds (1.6x faster at 16 channels, 32x32). Otherwise the adjoint of
-        :meth:`columns`: each offset's run of W_row^T @ G added into the phases."""
+        channels, dx wanted and the columns not kept: through the transposed convolution.
+        dx is the convolution of dZ, padded by f - 1 - p, with the flipped, transposed
+        kernel -- one GEMM over the columns ``gcols`` of dZ instead of a K-term GEMM and
+        fh*fw adds (1.6x faster at 16 channels, 32x32) -- and the same columns give dW
+        without rebuilding the input's: dW[k, c, i, j] = sum x[n, c, h, w] *
+        gcols[(k, fh-1-i, fw-1-j), (n, h, w)], a GEMM with x laid out like dx.
+        Otherwise the columns' path, dx added back through the phases."""
         (fh, fw), (ph, pw) = self.kernel, self.padding
-        if (self.stride == (1, 1) and ph < fh and pw < fw
-                and w.shape[1] >= ADJOINT_MIN_CHANNELS):
-            adjoint = PhaseRowColumns(self.backend, gz.shape, self.kernel, (1, 1),
-                                      (fh - 1 - ph, fw - 1 - pw))
-            w_adj = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.shape[1], -1)
-            adjoint.output(self.matmul(w_adj, adjoint.columns(gz)), None, out)
-            return
+        if (dx_out is None or cols is not None or self.stride != (1, 1) or ph >= fh
+                or pw >= fw or w.shape[1] < ADJOINT_MIN_CHANNELS):
+            return super().gradients(w, gz, dx_out, x, cols)
+        k, c = w.shape[:2]
+        adjoint = PhaseRowColumns(self.backend, gz.shape, self.kernel, (1, 1),
+                                  (fh - 1 - ph, fw - 1 - pw))
+        gcols = adjoint.columns(gz)  # (K*fh*fw, n*P'), taps of the flipped kernel
+        w_adj = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, -1)
+        adjoint.output(self.matmul(w_adj, gcols), None, dx_out)
+        dw_flipped = gcols @ adjoint.output_grad(x).T  # (K*fh*fw, C)
+        return dw_flipped.reshape(k, fh, fw, c)[:, ::-1, ::-1].transpose(3, 1, 2, 0) \
+            .reshape(c * fh * fw, k)
+
+    def input_grad(self, w, g, out) -> None:
+        """Each offset's run of W_row^T @ G added into the phases, then read back as dx."""
         n, c = out.shape[:2]
         d = self.matmul(w.reshape(w.shape[0], -1).T, g).reshape(c, len(self.taps), n,
                                                                 self.positions)

@@ -118,13 +118,11 @@ class Conv2d(Function):
         xp = self.xp
         gx = xp.empty(self.x_shape, dtype=gz.dtype) if self.needs_grad[0] else None
 
-        def backward_chunk(chunk):
+        def backward_chunk(chunk):  # this chunk's dW, (C*fh*fw, K); its dx into gx
             n0, n1 = chunk
-            cols = self.cols if self.cols is not None else self.layout.columns(self.x[n0:n1])
-            g = self.layout.output_grad(gz[n0:n1])  # (K, n_chunk * positions)
-            if gx is not None:
-                self.layout.input_grad(self.w, g, gz[n0:n1], gx[n0:n1])
-            return cols @ g.T  # this chunk's dW, (C*fh*fw, K)
+            return self.layout.gradients(self.w, gz[n0:n1], None if gx is None else gx[n0:n1],
+                                         x=None if self.x is None else self.x[n0:n1],
+                                         cols=self.cols)
 
         partial = self.backend.map_chunks(backward_chunk, self._chunks(self.x_shape[0]))
         gw = partial[0]
