@@ -130,6 +130,13 @@ class Backend(ABC):
         """Facts about the device for `dlx info` and benchmark reports."""
         return {"backend": self.name}
 
+    def conv_columns(self, x_shape, kernel, stride, padding):
+        """The column layout a convolution of this geometry uses (see
+        :mod:`dlx.backends.conv_columns`): the im2col/col2im primitives by default."""
+        from dlx.backends.conv_columns import Im2colColumns
+
+        return Im2colColumns(self, x_shape, kernel, stride, padding)
+
     # -- the three hot primitives (see module docstring) -------------------------------------
     @abstractmethod
     def im2col(self, x, kernel, stride, padding): ...

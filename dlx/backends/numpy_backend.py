@@ -8,6 +8,7 @@ from dlx.backends import numpy_primitives as prim
 from dlx.backends import rnn_cells_numpy as rnn
 from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
+from dlx.backends.conv_columns import PhaseRowColumns
 from dlx.backends.inputs import host_array, is_cupy_array
 
 
@@ -77,6 +78,13 @@ class NumpyBackend(Backend):
         except ImportError:
             info["blas"] = "unknown (install threadpoolctl to report it)"
         return info
+
+    def conv_columns(self, x_shape, kernel, stride, padding):
+        """Contiguous runs of the stride phases when every phase is read (the kernel is at
+        least the stride), else im2col (see :mod:`dlx.backends.conv_columns`)."""
+        if kernel[0] >= stride[0] and kernel[1] >= stride[1]:
+            return PhaseRowColumns(self, x_shape, kernel, stride, padding)
+        return super().conv_columns(x_shape, kernel, stride, padding)
 
     im2col = staticmethod(prim.im2col)
     col2im = staticmethod(prim.col2im)

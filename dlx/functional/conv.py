@@ -5,9 +5,10 @@ bias (K,), output (N, K, OH, OW) with OH = floor((H + 2 ph - fh) / sh) + 1 (OW l
 
     Z[n, k, oh, ow] = sum_{c,i,j} W[k, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j] + b[k]
 
-Forward is the backend's im2col followed by a GEMM: with X_col = im2col(x) of shape
-(C*fh*fw, N*OH*OW) and W_row = W reshaped to (K, C*fh*fw), Z_row = W_row @ X_col.
-Backward, with dZ_row = dZ as (K, N*OH*OW):
+Forward is a column matrix followed by a GEMM: with X_col = im2col(x) of shape
+(C*fh*fw, N*P) (P positions per sample, OH*OW for the im2col primitive; the backend's column
+layout, :mod:`dlx.backends.conv_columns`) and W_row = W reshaped to (K, C*fh*fw),
+Z_row = W_row @ X_col. Backward, with dZ_row = dZ as (K, N*P):
     dW = dZ_row @ X_col^T,   db = sum of dZ over (N, OH, OW),   dx = col2im(W_row^T @ dZ_row)
 (computed over cache-sized chunks of the batch; see :class:`Conv2d`).
 A 1x1 convolution is the case fh = fw = 1 (a per-pixel Dense layer across channels).
@@ -68,28 +69,23 @@ def check_window(name, x_shape, kernel, stride, padding) -> tuple[int, int]:
 class Conv2d(Function):
     """Z = conv(x, W) + b; see the module docstring for the formulas.
 
-    The batch is processed in chunks whose column matrix fits ``backend.conv_chunk_bytes``
-    (cache-sized on the CPU, unlimited on a GPU). With several chunks the columns are not
-    kept for backward but rebuilt from x there: the peak memory of a convolution is then one
-    chunk's columns instead of the whole batch's (5x less for LeNet-5 at batch 256), and
-    the cache-sized GEMMs are no slower than one big one; ``backend.map_chunks`` may run
-    the chunks on parallel threads (the NumPy backend does, with single-threaded BLAS). The
-    GEMMs are ordered with the
-    pixel axis first, ``cols^T @ W_row^T``, which OpenBLAS runs faster for these skinny
-    shapes than ``W_row @ cols``.
+    The columns come from the backend's layout (:meth:`Backend.conv_columns`, see
+    :mod:`dlx.backends.conv_columns`). The batch is processed in chunks whose column matrix
+    fits ``backend.conv_chunk_bytes`` (cache-sized on the CPU, unlimited on a GPU). With
+    several chunks the columns are not kept for backward but rebuilt from x there: the peak
+    memory of a convolution is then one chunk's columns instead of the whole batch's (5x
+    less for LeNet-5 at batch 256), and the cache-sized GEMMs are no slower than one big
+    one; ``backend.map_chunks`` may run the chunks on parallel threads (the NumPy backend
+    does, with single-threaded BLAS).
     """
 
     def __init__(self, stride, padding):
         self.stride, self.padding = stride, padding
 
     def _chunks(self, n):
-        per_sample = self.rows * self.oh * self.ow * self.itemsize
+        per_sample = self.layout.sample_bytes(self.itemsize)
         size = max(1, min(n, self.backend.conv_chunk_bytes // max(per_sample, 1)))
         return [(n0, min(n0 + size, n)) for n0 in range(0, n, size)]
-
-    def _columns(self, x, chunk):
-        n0, n1 = chunk
-        return self.backend.im2col(x[n0:n1], self.kernel, self.stride, self.padding)
 
     def forward(self, x, w, b=None):
         xp = self.xp
@@ -99,47 +95,40 @@ class Conv2d(Function):
         if x.shape[1] != c:
             raise ShapeError(f"conv2d: input has {x.shape[1]} channels but the weight "
                              f"{tuple(w.shape)} expects {c}")
-        n = x.shape[0]
-        self.rows, self.oh, self.ow, self.itemsize = c * self.kernel[0] * self.kernel[1], \
-            oh, ow, x.dtype.itemsize
-        self.w_row = w.reshape(k, -1)
-        z = xp.empty((n, k, oh, ow), dtype=x.dtype)
-        chunks = self._chunks(n)
+        self.layout = self.backend.conv_columns(x.shape, self.kernel, self.stride,
+                                                self.padding)
+        self.itemsize = x.dtype.itemsize
+        self.w, self.w_row = w, w.reshape(k, -1)
+        z = xp.empty((x.shape[0], k, oh, ow), dtype=x.dtype)
+        chunks = self._chunks(x.shape[0])
 
         def forward_chunk(chunk):
-            cols = self._columns(x, chunk)
-            z_pix = cols.T @ self.w_row.T  # (n_chunk*OH*OW, K)
-            z[chunk[0]:chunk[1]] = z_pix.reshape(-1, oh, ow, k).transpose(0, 3, 1, 2)
+            n0, n1 = chunk
+            cols = self.layout.columns(x[n0:n1])
+            self.layout.output(self.layout.matmul(self.w_row, cols), b, z[n0:n1])
             return cols if len(chunks) == 1 else None
 
         # one chunk: keep its columns for backward; several: keep x and rebuild them
         self.cols = self.backend.map_chunks(forward_chunk, chunks)[0]
         self.x = x if self.cols is None else None
-        if b is not None:
-            z += b.reshape(1, k, 1, 1)
         self.x_shape, self.has_bias = x.shape, b is not None
         return z
 
     def backward(self, gz):
         xp = self.xp
-        k = self.w_row.shape[0]
         gx = xp.empty(self.x_shape, dtype=gz.dtype) if self.needs_grad[0] else None
 
-        def backward_chunk(chunk):
+        def backward_chunk(chunk):  # this chunk's dW, (C*fh*fw, K); its dx into gx
             n0, n1 = chunk
-            cols = self.cols if self.cols is not None else self._columns(self.x, chunk)
-            g_pix = xp.ascontiguousarray(gz[n0:n1].transpose(0, 2, 3, 1)).reshape(-1, k)
-            if gx is not None:
-                gx[n0:n1] = self.backend.col2im(self.w_row.T @ g_pix.T,
-                                                (n1 - n0,) + self.x_shape[1:], self.kernel,
-                                                self.stride, self.padding)
-            return cols @ g_pix  # this chunk's dW, (C*fh*fw, K)
+            return self.layout.gradients(self.w, gz[n0:n1], None if gx is None else gx[n0:n1],
+                                         x=None if self.x is None else self.x[n0:n1],
+                                         cols=self.cols)
 
         partial = self.backend.map_chunks(backward_chunk, self._chunks(self.x_shape[0]))
         gw = partial[0]
         for more in partial[1:]:  # summed in chunk order: the same bits on every run
             gw += more
-        gw = gw.T.reshape(k, self.x_shape[1], *self.kernel)
+        gw = gw.T.reshape(self.w_row.shape[0], self.x_shape[1], *self.kernel)
         if self.has_bias:
             return gx, gw, gz.sum(axis=(0, 2, 3))
         return gx, gw

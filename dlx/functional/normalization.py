@@ -19,9 +19,18 @@ from dlx.core import Function, Tensor, as_tensor
 from dlx.errors import ShapeError
 
 
-def _axes_and_shape(x_ndim: int, n: int):
-    """Reduction axes (all but 1) and the broadcast shape (1, n, 1, ...) of per-feature values."""
-    return (0,) + tuple(range(2, x_ndim)), (1, n) + (1,) * (x_ndim - 2)
+def _per_feature(x):
+    """``x`` as (m, n) for dense input or (N, C, H*W) for images -- the per-channel pixels
+    contiguous, so reductions and broadcasts run over long rows -- with the shape per-feature
+    values broadcast as ((n,) or (C, 1)) and the einsum of a per-feature dot product."""
+    if x.ndim == 2:
+        return x, (x.shape[1],), "mf,mf->f"
+    return x.reshape(x.shape[0], x.shape[1], -1), (x.shape[1], 1), "nfp,nfp->f"
+
+
+def _feature_sum(v):
+    """Per-feature sum of a :func:`_per_feature` view: over the rows, then the samples."""
+    return v.sum(axis=0) if v.ndim == 2 else v.sum(axis=2).sum(axis=0)
 
 
 class BatchNorm(Function):
@@ -29,6 +38,8 @@ class BatchNorm(Function):
 
     ``mean``/``var`` None: batch statistics (training), kept afterwards on ``self.mean`` and
     ``self.var`` for the running averages. Given: fixed statistics (evaluation).
+    The variance is a dot product of the centred values (no squared temporary), and the
+    backward computes dx in one buffer: 4 passes over the data instead of 7 temporaries.
     """
 
     def __init__(self, eps: float, mean=None, var=None):
@@ -38,33 +49,34 @@ class BatchNorm(Function):
 
     def forward(self, x, gamma, beta):
         xp = self.xp
-        self.axes, shape = _axes_and_shape(x.ndim, x.shape[1])
+        v, self.shape, self.dot = _per_feature(x)
+        self.count = v.size // x.shape[1]
         if self.batch_stats:
-            self.mean = x.mean(axis=self.axes)
-            xc = x - self.mean.reshape(shape)
-            self.var = (xc * xc).mean(axis=self.axes)
-        else:
-            xc = x - self.mean.reshape(shape)
-        self.inv_std = (1.0 / xp.sqrt(self.var + self.eps)).reshape(shape)
-        xc *= self.inv_std
-        self.xhat, self.gamma = xc, gamma.reshape(shape)
-        return xc * self.gamma + beta.reshape(shape)
+            self.mean = _feature_sum(v) / self.count
+        xc = xp.subtract(v, self.mean.reshape(self.shape))
+        if self.batch_stats:
+            self.var = xp.einsum(self.dot, xc, xc) / self.count
+        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
+        xc *= self.inv_std.reshape(self.shape)
+        self.xhat, self.gamma = xc, gamma
+        y = xp.multiply(xc, gamma.reshape(self.shape))
+        y += beta.reshape(self.shape)
+        return y.reshape(x.shape)
 
     def backward(self, gy):
-        axes, xhat = self.axes, self.xhat
-        dbeta = gy.sum(axis=axes)
-        dgamma = (gy * xhat).sum(axis=axes)
-        g_scale = self.gamma * self.inv_std
+        xp, xhat, shape = self.xp, self.xhat, self.shape
+        g = gy.reshape(xhat.shape)
+        dbeta = _feature_sum(g)
+        dgamma = xp.einsum(self.dot, g, xhat)
+        g_scale = (self.gamma * self.inv_std).reshape(shape)
         if not self.batch_stats:
-            return gy * g_scale, dgamma, dbeta
-        shape = self.gamma.shape
-        n = gy.size // gy.shape[1]
+            return (g * g_scale).reshape(gy.shape), dgamma, dbeta
         # dx = gamma/sqrt(var+eps) * (dy - mean(dy) - xhat * mean(dy * xhat))
-        dx = xhat * (dgamma * (1.0 / n)).reshape(shape)
-        dx += (dbeta * (1.0 / n)).reshape(shape)
-        dx = gy - dx
+        dx = xp.multiply(xhat, (dgamma / self.count).reshape(shape))
+        xp.subtract(g, dx, out=dx)
+        dx -= (dbeta / self.count).reshape(shape)
         dx *= g_scale
-        return dx, dgamma, dbeta
+        return dx.reshape(gy.shape), dgamma, dbeta
 
 
 def batch_norm(x, gamma, beta, running_mean=None, running_var=None, training: bool = True,
