@@ -1,7 +1,7 @@
 """word2vec and GloVe trained by dlx on gensim's bundled Wikipedia text, next to gensim's own
 Word2Vec on the same corpus and budget, with the course's debiasing on the result.
 
-    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 12] [--no-gensim]
+    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 50] [--no-gensim]
                                     [--save vectors.npz]
 
 Corpus: the 206 English Wikipedia articles in gensim's wheel (``dlx.text.corpora``), about
@@ -74,7 +74,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dim", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--glove-epochs", type=int, default=12)
+    parser.add_argument("--glove-epochs", type=int, default=50)
     parser.add_argument("--no-gensim", action="store_true")
     parser.add_argument("--backend", default="numpy")
     parser.add_argument("--save", help="write the dlx word2vec vectors to this .npz")
@@ -109,7 +109,7 @@ def main():
                sections, pairs)
 
     start = time.perf_counter()
-    glove = train_glove(sentences, vocab, GloVeConfig(dim=args.dim, window=5,
+    glove = train_glove(sentences, vocab, GloVeConfig(dim=args.dim, window=10,
                                                       epochs=args.glove_epochs))
     report("dlx GloVe", glove, time.perf_counter() - start, questions, sections, pairs)
     debias_report(w2v)
