@@ -6,10 +6,10 @@ Data: the distinct English lines of five topics of the chatterbot-corpus wheel
 (``dlx.text.topics``: food, sports, money, science, movies -> five emoji, as Emojify's five
 classes), 218 sentences, a stratified 70/30 train/test split with ``--seed``. Models: V1
 averages the embeddings of a sentence's words, then softmax; V2 runs an LSTM over them,
-then softmax. Each is trained twice: on frozen word vectors (a ``.npz`` from
+then softmax. Each is trained three times: on frozen word vectors (a ``.npz`` from
 ``examples/word_vectors.py --save``, or dlx word2vec trained here on gensim's bundled
-Wikipedia text, about 6 minutes), and with the embedding trained jointly from a random
-start. The majority-class baseline is printed next to them.
+Wikipedia text, minutes), starting from them and fine-tuning them, and with the embedding
+trained jointly from a random start. The majority-class baseline is printed next to them.
 """
 
 import argparse
@@ -68,10 +68,11 @@ def main():
           f"({', '.join(f'{t} {TOPIC_EMOJI[t]}' for t in topics)}), {len(split.X_train)} "
           f"train / {len(split.X_test)} test; majority-class test accuracy {majority:.3f}")
 
-    starts = [("trained jointly", None)]
+    starts = [("trained jointly", None, False)]
     if not args.no_word2vec:
-        starts.insert(0, ("word2vec, frozen", word2vec_table(args)))
-    for start_name, pretrained in starts:
+        vectors = word2vec_table(args)
+        starts[:0] = [("word2vec, frozen", vectors, True), ("word2vec, fine-tuned", vectors, False)]
+    for start_name, pretrained, frozen in starts:
         if pretrained is None:  # words of the training sentences, random vectors
             vocab = Vocabulary([PAD, UNK] + sorted({w for s in train_text for w in s}))
             table = np.random.default_rng(args.seed).normal(0, 0.1, (len(vocab), 50))
@@ -79,22 +80,23 @@ def main():
             words, vectors = pretrained
             vocab = Vocabulary([PAD, UNK] + list(words))
             table = np.concatenate([np.zeros((2, vectors.shape[1])), vectors])
-            known = np.mean([w in vocab.ids for s in sentences for w in s])
-            print(f"{known:.1%} of the words have a word2vec vector")
+            if frozen:
+                known = np.mean([w in vocab.ids for s in sentences for w in s])
+                print(f"{known:.1%} of the words have a word2vec vector")
         table[:2] = 0  # <pad> and <unk> are zero vectors
         X = backend.asarray(padded_ids(sentences, vocab), dtype=backend.xp.int64)
         y = backend.asarray(labels, dtype=backend.xp.int64)
         train, test = backend.asarray(split.X_train), backend.asarray(split.X_test)
         for name, make, epochs, lr in MODELS:
             backend.seed(args.seed)
-            model = make(table.astype(np.float32), pretrained is not None)
+            model = make(table.astype(np.float32), frozen)
             began = time.perf_counter()
             fit(model, (X[train], y[train]), epochs=epochs, batch_size=16, lr=lr,
                 verbose=False)
             model.eval()
             tr = evaluate(model, (X[train], y[train]))["accuracy"]
             te = evaluate(model, (X[test], y[test]))["accuracy"]
-            print(f"{name:<24} {start_name:<16} train accuracy {tr:.3f}, test accuracy "
+            print(f"{name:<24} {start_name:<20} train accuracy {tr:.3f}, test accuracy "
                   f"{te:.3f} ({time.perf_counter() - began:.0f} s)", flush=True)
 
 
