@@ -1,7 +1,7 @@
 """word2vec and GloVe trained by dlx on gensim's bundled Wikipedia text, next to gensim's own
 Word2Vec on the same corpus and budget, with the course's debiasing on the result.
 
-    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 50] [--no-gensim]
+    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 50] [--glove-lr 1.0] [--no-gensim]
                                     [--trainers word2vec gensim glove ppmi-svd]
                                     [--save vectors.npz]
 
@@ -100,6 +100,8 @@ def main():
     parser.add_argument("--dim", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--glove-epochs", type=int, default=50)
+    parser.add_argument("--glove-lr", type=float, default=GloVeConfig.lr)
+    parser.add_argument("--glove-window", type=int, default=10)
     parser.add_argument("--no-gensim", action="store_true", help="leave gensim out")
     parser.add_argument("--trainers", nargs="+", default=["word2vec", "gensim", "glove"],
                         choices=["word2vec", "gensim", "glove", "ppmi-svd"])
@@ -139,8 +141,9 @@ def main():
 
     if "glove" in args.trainers:
         start = time.perf_counter()
-        glove = train_glove(sentences, vocab, GloVeConfig(dim=args.dim, window=10,
-                                                          epochs=args.glove_epochs))
+        glove = train_glove(sentences, vocab, GloVeConfig(dim=args.dim, window=args.glove_window,
+                                                          epochs=args.glove_epochs,
+                                                          lr=args.glove_lr))
         report("dlx GloVe", glove, time.perf_counter() - start, questions, sections, pairs)
 
     if "ppmi-svd" in args.trainers:
