@@ -102,6 +102,7 @@ def main():
     parser.add_argument("--glove-epochs", type=int, default=50)
     parser.add_argument("--glove-lr", type=float, default=GloVeConfig.lr)
     parser.add_argument("--glove-window", type=int, default=10)
+    parser.add_argument("--glove-x-max", type=float, default=GloVeConfig.x_max)
     parser.add_argument("--no-gensim", action="store_true", help="leave gensim out")
     parser.add_argument("--trainers", nargs="+", default=["word2vec", "gensim", "glove"],
                         choices=["word2vec", "gensim", "glove", "ppmi-svd"])
@@ -143,7 +144,8 @@ def main():
         start = time.perf_counter()
         glove = train_glove(sentences, vocab, GloVeConfig(dim=args.dim, window=args.glove_window,
                                                           epochs=args.glove_epochs,
-                                                          lr=args.glove_lr))
+                                                          lr=args.glove_lr,
+                                                          x_max=args.glove_x_max))
         report("dlx GloVe", glove, time.perf_counter() - start, questions, sections, pairs)
 
     if "ppmi-svd" in args.trainers:
