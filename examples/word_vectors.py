@@ -1,7 +1,8 @@
 """word2vec and GloVe trained by dlx on gensim's bundled Wikipedia text, next to gensim's own
 Word2Vec on the same corpus and budget, with the course's debiasing on the result.
 
-    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 50] [--glove-lr 1.0] [--no-gensim]
+    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 50] [--glove-lr 1.0]
+                                    [--glove-window 10] [--glove-x-max 100] [--no-gensim]
                                     [--trainers word2vec gensim glove ppmi-svd]
                                     [--save vectors.npz]
 

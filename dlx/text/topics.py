@@ -2,8 +2,8 @@
 
 chatterbot-corpus (BSD licence, a pure-data wheel) ships per-topic chat-bot conversations
 as YAML files (``chatterbot_corpus/data/english/<topic>.yml``, each ``conversations:`` a
-list of lists of lines). Every distinct line (after tokenising) becomes a sentence labelled with its file's
-topic -- the course's Emojify task (a sentence -> one of five emoji) with topics in place
+list of lists of lines). Every distinct line (after tokenising) becomes a sentence labelled
+with its file's topic -- the course's Emojify task (a sentence -> one of five emoji) with topics in place
 of the course's hand-labelled sentences. Lines found under two chosen topics are dropped.
 """
 
@@ -45,8 +45,9 @@ def topic_sentences(topics=tuple(TOPIC_EMOJI)) -> tuple[list[list[str]], list[in
                               f"{topic!r} (no {path})")
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
-        lines_of[topic] = {tuple(simple_tokenize(line)) for talk in data.get("conversations", [])
-                           for line in talk if isinstance(line, str)} - {()}
+        talks = data.get("conversations", [])
+        lines_of[topic] = {tuple(simple_tokenize(line)) for talk in talks for line in talk
+                           if isinstance(line, str)} - {()}
     shared = {line for t in topics for line in lines_of[t]
               if sum(line in lines_of[u] for u in topics) > 1}
     sentences, labels = [], []
