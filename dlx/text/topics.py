@@ -4,7 +4,8 @@ chatterbot-corpus (BSD licence, a pure-data wheel) ships per-topic chat-bot conv
 as YAML files (``chatterbot_corpus/data/english/<topic>.yml``, each ``conversations:`` a
 list of lists of lines). Every distinct line (after tokenising) becomes a sentence labelled
 with its file's topic -- the course's Emojify task (a sentence -> one of five emoji), with
-topics in place of the course's hand-labelled sentences. Lines found under two chosen topics are dropped.
+topics in place of the course's hand-labelled sentences. Lines found under two chosen
+topics are dropped.
 """
 
 from __future__ import annotations
