@@ -5,11 +5,11 @@
 * by value: every element is clipped to [-value, value].
 
 Both run on the device without a host synchronisation and replace ``p.grad`` with a new
-array (gradients may alias other arrays, so they are never written in place). A row-sparse
-gradient (``Embedding(sparse=True)``) is clipped on its stored rows, which gives the dense
-result: its other rows are zero. Use them
+array (gradients may alias other arrays, so they are never written in place). Use them
 directly between ``backward()`` and ``step()``, or as an optimiser option with
-:func:`with_clipping` (``dlx.train.fit`` then clips every step).
+:func:`with_clipping` (``dlx.train.fit`` then clips every step). A row-sparse gradient
+(``Embedding(sparse=True)``) is clipped on its stored rows, which gives the dense result:
+its other rows are zero.
 """
 
 from __future__ import annotations
