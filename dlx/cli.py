@@ -75,8 +75,9 @@ def add_train(subparsers, common):
                               "the bundled digits) and write history, plots and a checkpoint",
                               description="Train a model and write history.json, plots and "
                               "checkpoints into --out.")
-    p.add_argument("--model", choices=MODELS + ("charlm",), default="cnn",
-                   help="charlm: character-level language model (--dataset names)")
+    p.add_argument("--model", choices=MODELS + ("charlm", "seq2seq"), default="cnn",
+                   help="charlm: character-level language model (--dataset names); "
+                        "seq2seq: date translation with attention (--dataset dates)")
     p.add_argument("--dataset", default="digits",
                    help="digits, breast-cancer, or a path to an .npz with arrays X and y")
     p.add_argument("--backend", choices=BACKENDS, default=None,
@@ -114,6 +115,10 @@ def cmd_train(args) -> int:
         from dlx.models.charlm_cli import cmd_train_charlm
 
         return cmd_train_charlm(args)
+    if args.model == "seq2seq":
+        from dlx.text.seq2seq_cli import cmd_train_seq2seq
+
+        return cmd_train_seq2seq(args)
     started = time.perf_counter()
     _check_at_least(args, {"epochs": 0, "batch-size": 1, "seed": 0})
     backend = _use_backend(args.backend)

@@ -14,30 +14,12 @@ import argparse
 import time
 
 from dlx import backends
+from dlx.text.attention_plot import plot_attention
 from dlx.text.bleu import corpus_bleu
 from dlx.text.beam import beam_error_analysis, beam_search
 from dlx.text.dates import date_vocabularies, encode_dates, generate_dates
 from dlx.text.seq2seq import AttentionSeq2Seq, exact_match, fit_seq2seq
 from dlx.text.vocab import BOS, EOS
-
-
-def plot_attention(path, source_text, output_text, alphas):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    image = ax.imshow(alphas[:, :len(source_text)], cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(source_text)), list(source_text))
-    ax.set_yticks(range(len(output_text)), list(output_text))
-    ax.set_xlabel("input characters t'")
-    ax.set_ylabel("output characters t")
-    ax.set_title("attention alpha<t, t'>")
-    fig.colorbar(image, ax=ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main():

@@ -1,44 +1,56 @@
-"""The course's Emojify models on Pang and Lee's labelled review sentences (in gensim's wheel).
+"""The course's Emojify models: a sentence -> the emoji of its topic (chatterbot-corpus).
 
-    python examples/sentence_classifier.py [--vectors vectors.npz] [--seed 0]
+    python examples/sentence_classifier.py [--vectors vectors.npz] [--no-word2vec] [--seed 0]
 
-Data: the 200 sentences of gensim's ``pang_lee_polarity.cor`` (100 positive, 100 negative),
-split 140 train / 60 test, stratified. Word vectors: a ``.npz`` written by
-``examples/word_vectors.py --save`` (dlx word2vec on the bundled Wikipedia text), or, without
-``--vectors``, trained here the same way. Words without a vector map to <unk> (a zero
-vector). V1 averages the frozen embeddings; V2 runs an LSTM over them.
+Data: the distinct English lines of five topics of the chatterbot-corpus wheel
+(``dlx.text.topics``: food, sports, money, science, movies -> five emoji, as Emojify's five
+classes), 218 sentences, a stratified 70/30 train/test split with ``--seed``. Models: V1
+averages the embeddings of a sentence's words, then softmax; V2 runs an LSTM over them,
+then softmax. Each is trained three times: on frozen word vectors (a ``.npz`` from
+``examples/word_vectors.py --save``, or dlx word2vec trained here on gensim's bundled
+Wikipedia text, minutes), starting from them and fine-tuning them, and with the embedding
+trained jointly from a random start. The majority-class baseline is printed next to them.
 """
 
 import argparse
-import random
 import time
 
+import numpy as np
+
 from dlx import backends
+from dlx.data.datasets import train_dev_test_split
 from dlx.text import Vocabulary
 from dlx.text.classify import AveragedEmbeddingClassifier, LSTMClassifier
-from dlx.text.corpora import polarity_sentences, wiki_sentences
 from dlx.text.io import load_vectors
+from dlx.text.topics import TOPIC_EMOJI, padded_ids, topic_sentences
 from dlx.text.vocab import PAD, UNK
-from dlx.text.word2vec import Word2VecConfig, train_word2vec
 from dlx.train import evaluate, fit
 
+MODELS = [("V1 averaged embeddings", lambda t, frozen: AveragedEmbeddingClassifier(
+               t, len(TOPIC_EMOJI), frozen=frozen), 150, 0.05),
+          ("V2 LSTM over embeddings", lambda t, frozen: LSTMClassifier(
+               t, len(TOPIC_EMOJI), n_a=32, frozen=frozen), 40, 0.01)]
 
-def stratified_split(labels, test: int, seed: int):
-    rnd = random.Random(seed)
-    by_class = {}
-    for i, y in enumerate(labels):
-        by_class.setdefault(y, []).append(i)
-    test_idx = []
-    for members in by_class.values():
-        rnd.shuffle(members)
-        test_idx += members[:test // len(by_class)]
-    test_set = set(test_idx)
-    return [i for i in range(len(labels)) if i not in test_set], sorted(test_idx)
+
+def word2vec_table(args):
+    if args.vectors:
+        return load_vectors(args.vectors)
+    from dlx.text.corpora import wiki_sentences
+    from dlx.text.word2vec import Word2VecConfig, train_word2vec
+
+    wiki = wiki_sentences()
+    start = time.perf_counter()
+    wv = train_word2vec(wiki, Vocabulary.build(wiki, min_count=5, specials=()),
+                        Word2VecConfig(dim=50))
+    print(f"word2vec on the bundled Wikipedia text: {time.perf_counter() - start:.0f} s")
+    return wv.words, backends.current().to_host(wv.vectors)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vectors")
+    parser.add_argument("--vectors", help="word vectors (.npz or GloVe text) to start from")
+    parser.add_argument("--no-word2vec", action="store_true",
+                        help="only the jointly trained embeddings (seconds, not minutes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default="numpy")
     args = parser.parse_args()
@@ -47,41 +59,45 @@ def main():
 
     threadpool_limits(1, "blas")
     backend = backends.set_backend(args.backend)
-    backend.seed(args.seed)
-    xp = backend.xp
-    sentences, labels = polarity_sentences()
-    if args.vectors:
-        words, vectors = load_vectors(args.vectors)
-        vectors = backend.asarray(vectors)
-    else:
-        wiki = wiki_sentences()
-        start = time.perf_counter()
-        wv = train_word2vec(wiki, Vocabulary.build(wiki, min_count=5, specials=()),
-                            Word2VecConfig(dim=50))
-        print(f"word2vec on the bundled Wikipedia text: {time.perf_counter() - start:.0f} s")
-        words, vectors = wv.words, wv.vectors
-    vocab = Vocabulary([PAD, UNK] + list(words))
-    table = xp.concatenate([xp.zeros((2, vectors.shape[1]), dtype=vectors.dtype), vectors])
-    T = max(len(s) for s in sentences)
-    X = backend.asarray([vocab.encode(s) + [0] * (T - len(s)) for s in sentences],
-                        dtype=xp.int64)
-    y = backend.asarray(labels, dtype=xp.int64)
-    known = sum(w in vocab.ids for s in sentences for w in s) / sum(map(len, sentences))
-    train, test = stratified_split(labels, 60, args.seed)
-    train, test = backend.asarray(train), backend.asarray(test)
-    print(f"{len(sentences)} sentences ({sum(labels)} positive), {len(train)} train / "
-          f"{len(test)} test; {known:.1%} of the words have a vector")
+    sentences, labels, topics = topic_sentences()
+    index = np.arange(len(sentences))
+    split = train_dev_test_split(index, np.asarray(labels), test=0.3, seed=args.seed)
+    train_text = [sentences[i] for i in split.X_train]
+    majority = np.bincount(split.y_test).max() / len(split.y_test)
+    print(f"{len(sentences)} sentences in {len(topics)} topics "
+          f"({', '.join(f'{t} {TOPIC_EMOJI[t]}' for t in topics)}), {len(split.X_train)} "
+          f"train / {len(split.X_test)} test; majority-class test accuracy {majority:.3f}")
 
-    for name, model, epochs, lr in [
-            ("V1 averaged embeddings", AveragedEmbeddingClassifier(table, 2), 200, 0.05),
-            ("V2 LSTM over embeddings", LSTMClassifier(table, 2, n_a=32), 40, 0.01)]:
-        start = time.perf_counter()
-        fit(model, (X[train], y[train]), epochs=epochs, batch_size=32, lr=lr, verbose=False)
-        model.eval()
-        tr = evaluate(model, (X[train], y[train]))["accuracy"]
-        te = evaluate(model, (X[test], y[test]))["accuracy"]
-        print(f"{name}: train accuracy {tr:.3f}, test accuracy {te:.3f} "
-              f"({time.perf_counter() - start:.0f} s)")
+    starts = [("trained jointly", None, False)]
+    if not args.no_word2vec:
+        vectors = word2vec_table(args)
+        starts[:0] = [("word2vec, frozen", vectors, True), ("word2vec, fine-tuned", vectors, False)]
+    for start_name, pretrained, frozen in starts:
+        if pretrained is None:  # words of the training sentences, random vectors
+            vocab = Vocabulary([PAD, UNK] + sorted({w for s in train_text for w in s}))
+            table = np.random.default_rng(args.seed).normal(0, 0.1, (len(vocab), 50))
+        else:
+            words, vectors = pretrained
+            vocab = Vocabulary([PAD, UNK] + list(words))
+            table = np.concatenate([np.zeros((2, vectors.shape[1])), vectors])
+            if frozen:
+                known = np.mean([w in vocab.ids for s in sentences for w in s])
+                print(f"{known:.1%} of the words have a word2vec vector")
+        table[:2] = 0  # <pad> and <unk> are zero vectors
+        X = backend.asarray(padded_ids(sentences, vocab), dtype=backend.xp.int64)
+        y = backend.asarray(labels, dtype=backend.xp.int64)
+        train, test = backend.asarray(split.X_train), backend.asarray(split.X_test)
+        for name, make, epochs, lr in MODELS:
+            backend.seed(args.seed)
+            model = make(table.astype(np.float32), frozen)
+            began = time.perf_counter()
+            fit(model, (X[train], y[train]), epochs=epochs, batch_size=16, lr=lr,
+                verbose=False)
+            model.eval()
+            tr = evaluate(model, (X[train], y[train]))["accuracy"]
+            te = evaluate(model, (X[test], y[test]))["accuracy"]
+            print(f"{name:<24} {start_name:<20} train accuracy {tr:.3f}, test accuracy "
+                  f"{te:.3f} ({time.perf_counter() - began:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """word2vec and GloVe trained by dlx on gensim's bundled Wikipedia text, next to gensim's own
 Word2Vec on the same corpus and budget, with the course's debiasing on the result.
 
-    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 12] [--no-gensim]
+    python examples/word_vectors.py [--dim 50] [--epochs 5] [--glove-epochs 50] [--glove-lr 1.0]
+                                    [--glove-window 10] [--glove-x-max 100] [--no-gensim]
+                                    [--trainers word2vec gensim glove ppmi-svd]
                                     [--save vectors.npz]
 
 Corpus: the 206 English Wikipedia articles in gensim's wheel (``dlx.text.corpora``), about
@@ -9,6 +11,9 @@ Corpus: the 206 English Wikipedia articles in gensim's wheel (``dlx.text.corpora
 analogy questions restricted to those whose four words are in the vocabulary (3CosAdd,
 query words excluded) and WordSim-353 (Spearman rank correlation), every model scored by
 the same dlx code. gensim runs with one worker thread (dlx's NumPy trainer uses one core).
+``ppmi-svd`` (not run by default) is a count-based reference on GloVe's own X: positive
+pointwise mutual information log(X_ij X / (X_i X_j)), then a truncated SVD (scipy),
+vectors U sqrt(S) -- it shows how much signal the co-occurrence counts carry.
 """
 
 import argparse
@@ -50,6 +55,27 @@ def report(name, wv, seconds, questions, sections, pairs):
           f"WordSim-353 rho {rho:.3f} ({n} pairs)", flush=True)
 
 
+def ppmi_svd(sentences, vocab, dim: int, window: int = 10):
+    """Vectors U_k sqrt(S_k) of the truncated SVD of max(0, PMI) of GloVe's X."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.linalg import svds
+
+    from dlx.text.glove import cooccurrence
+    from dlx.text.windows import EncodedCorpus
+
+    backend, V = backends.current(), len(vocab)
+    corpus = EncodedCorpus(sentences, vocab)
+    rows, cols, x = (backend.to_host(a) for a in cooccurrence(corpus.ids, corpus.sentence, V,
+                                                                window))
+    totals = np.bincount(rows, weights=x, minlength=V)
+    pmi = np.log(x * x.sum() / (totals[rows] * totals[cols]))
+    keep = pmi > 0
+    u, s, _ = svds(csr_matrix((pmi[keep], (rows[keep], cols[keep])), shape=(V, V)), k=dim,
+                   random_state=0)
+    return WordVectors(vocab.words, u * np.sqrt(s))
+
+
 def debias_report(wv):
     backend = backends.current()
     xp = backend.xp
@@ -74,8 +100,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dim", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--glove-epochs", type=int, default=12)
-    parser.add_argument("--no-gensim", action="store_true")
+    parser.add_argument("--glove-epochs", type=int, default=50)
+    parser.add_argument("--glove-lr", type=float, default=GloVeConfig.lr)
+    parser.add_argument("--glove-window", type=int, default=10)
+    parser.add_argument("--glove-x-max", type=float, default=GloVeConfig.x_max)
+    parser.add_argument("--no-gensim", action="store_true", help="leave gensim out")
+    parser.add_argument("--trainers", nargs="+", default=["word2vec", "gensim", "glove"],
+                        choices=["word2vec", "gensim", "glove", "ppmi-svd"])
     parser.add_argument("--backend", default="numpy")
     parser.add_argument("--save", help="write the dlx word2vec vectors to this .npz")
     args = parser.parse_args()
@@ -91,14 +122,16 @@ def main():
     print(f"corpus: {len(sentences)} lines, {sum(map(len, sentences))} words, vocabulary "
           f"{len(vocab)} (count >= 5); {len(questions)} analogy questions")
 
-    config = Word2VecConfig(dim=args.dim, window=5, negatives=5, epochs=args.epochs)
-    start = time.perf_counter()
-    w2v = train_word2vec(sentences, vocab, config)
-    report("dlx word2vec (SGNS)", w2v, time.perf_counter() - start, questions, sections, pairs)
-    if args.save:
-        save_vectors(args.save, w2v.words, w2v.vectors)
+    if "word2vec" in args.trainers:
+        config = Word2VecConfig(dim=args.dim, window=5, negatives=5, epochs=args.epochs)
+        start = time.perf_counter()
+        w2v = train_word2vec(sentences, vocab, config)
+        report("dlx word2vec (SGNS)", w2v, time.perf_counter() - start, questions, sections,
+               pairs)
+        if args.save:
+            save_vectors(args.save, w2v.words, w2v.vectors)
 
-    if not args.no_gensim:
+    if "gensim" in args.trainers and not args.no_gensim:
         from gensim.models import Word2Vec
 
         start = time.perf_counter()
@@ -108,11 +141,22 @@ def main():
         report("gensim Word2Vec (SGNS)", ref, time.perf_counter() - start, questions,
                sections, pairs)
 
-    start = time.perf_counter()
-    glove = train_glove(sentences, vocab, GloVeConfig(dim=args.dim, window=5,
-                                                      epochs=args.glove_epochs))
-    report("dlx GloVe", glove, time.perf_counter() - start, questions, sections, pairs)
-    debias_report(w2v)
+    if "glove" in args.trainers:
+        start = time.perf_counter()
+        glove = train_glove(sentences, vocab, GloVeConfig(dim=args.dim, window=args.glove_window,
+                                                          epochs=args.glove_epochs,
+                                                          lr=args.glove_lr,
+                                                          x_max=args.glove_x_max))
+        report("dlx GloVe", glove, time.perf_counter() - start, questions, sections, pairs)
+
+    if "ppmi-svd" in args.trainers:
+        start = time.perf_counter()
+        counted = ppmi_svd(sentences, vocab, args.dim)
+        report("PPMI + SVD (scipy)", counted, time.perf_counter() - start, questions,
+               sections, pairs)
+
+    if "word2vec" in args.trainers:
+        debias_report(w2v)
 
 
 if __name__ == "__main__":

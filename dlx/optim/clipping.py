@@ -7,13 +7,16 @@
 Both run on the device without a host synchronisation and replace ``p.grad`` with a new
 array (gradients may alias other arrays, so they are never written in place). Use them
 directly between ``backward()`` and ``step()``, or as an optimiser option with
-:func:`with_clipping` (``dlx.train.fit`` then clips every step).
+:func:`with_clipping` (``dlx.train.fit`` then clips every step). A row-sparse gradient
+(``Embedding(sparse=True)``) is clipped on its stored rows, which gives the dense result:
+its other rows are zero.
 """
 
 from __future__ import annotations
 
 from dlx import backends
 from dlx.errors import ConfigError
+from dlx.sparse_grad import RowSparseGrad
 
 
 def _positive(where: str, value) -> float:
@@ -31,11 +34,11 @@ def clip_grad_norm(params, max_norm: float):
     params = [p for p in params if p.grad is not None]
     if not params:
         return None
-    xp = backends.backend_of(params[0].grad).xp
-    total = xp.sqrt(sum((p.grad.astype(xp.float64) ** 2).sum() for p in params))
+    xp = backends.backend_of(_values(params[0].grad)).xp
+    total = xp.sqrt(sum((_values(p.grad).astype(xp.float64) ** 2).sum() for p in params))
     scale = xp.minimum(1.0, max_norm / (total + 1e-6))
     for p in params:
-        p.grad = p.grad * scale.astype(p.grad.dtype)
+        p.grad = _replaced(p.grad, _values(p.grad) * scale.astype(p.grad.dtype))
     return total
 
 
@@ -44,7 +47,17 @@ def clip_grad_value(params, value: float) -> None:
     value = _positive("clip_grad_value", value)
     for p in params:
         if p.grad is not None:
-            p.grad = backends.backend_of(p.grad).xp.clip(p.grad, -value, value)
+            values = _values(p.grad)
+            p.grad = _replaced(p.grad, backends.backend_of(values).xp.clip(values, -value, value))
+
+
+def _values(grad):
+    """The stored numbers of a gradient: the array, or a row-sparse one's rows."""
+    return grad.values if isinstance(grad, RowSparseGrad) else grad
+
+
+def _replaced(grad, values):
+    return grad.with_values(values) if isinstance(grad, RowSparseGrad) else values
 
 
 def with_clipping(optimizer, max_norm: float | None = None, value: float | None = None):

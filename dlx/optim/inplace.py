@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dlx import backends
 from dlx.optim.optimizer import Optimizer
+from dlx.sparse_grad import RowSparseGrad
 
 
 class FlatGroup:
@@ -63,6 +64,8 @@ class FlatGroup:
 
 
 class InPlaceOptimizer(Optimizer):
+    supports_row_sparse = True  # the updates are elementwise
+
     def __init__(self, params, lr: float):
         super().__init__(params, lr)
         self._scratch_arrays: dict = {}
@@ -75,7 +78,8 @@ class InPlaceOptimizer(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter with a gradient (flat when all of them have one)."""
-        if self.flat is None or any(p.grad is None or not p.requires_grad for p in self.params):
+        if self.flat is None or any(p.grad is None or not p.requires_grad
+                                    or isinstance(p.grad, RowSparseGrad) for p in self.params):
             return super().step()
         self.clip_gradients()
         self.t += 1
@@ -93,6 +97,9 @@ class InPlaceOptimizer(Optimizer):
         if p is self.flat:
             return [self._flat_state[key] for key in keys]
         return [self.state[p][key] for key in keys]
+
+    def row_state(self, p) -> dict:
+        return dict(zip(self.state_keys, self.zeros_state(p, *self.state_keys)))
 
     def _create_state(self, key) -> None:
         if self.flat is None:

@@ -4,6 +4,15 @@ Optimisers update parameters in place on the device: ``W -= alpha * dW``. Per-pa
 state (velocities, squared averages) lives in ``self.state[param]`` — keyed by the Parameter
 object itself, never by ``id()`` — and is saved by position in ``self.params`` so it can be
 restored into a freshly built model.
+
+A row-sparse gradient (:class:`dlx.sparse_grad.RowSparseGrad`, from
+``Embedding(sparse=True)``) is applied by :meth:`Optimizer.update_rows`: the optimiser's own
+``update`` runs on the touched rows alone (parameter rows and state rows gathered, updated,
+written back). Rows absent from the gradient, and their state, are left untouched -- for
+plain gradient descent exactly the dense step; for Momentum, RMSprop and Adam the *lazy*
+variant (PyTorch's ``SparseAdam``, TensorFlow's ``LazyAdam``): an untouched row's moments are
+not decayed and the row does not coast on its velocity, so it differs from the dense step.
+Bias corrections use the optimiser's global step count t, as those implementations do.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 from dlx import backends
 from dlx.core import Parameter
 from dlx.errors import CheckpointError, ConfigError
+from dlx.sparse_grad import RowSparseGrad
 
 
 class Optimizer:
@@ -25,6 +35,8 @@ class Optimizer:
     #: per-parameter state arrays every parameter has once a step is taken (checkpoints
     #: check them)
     state_keys: tuple = ()
+    #: whether ``update`` is elementwise, so it may run on a subset of rows (row-sparse steps)
+    supports_row_sparse = False
 
     def __init__(self, params, lr: float):
         self.params = list(params)
@@ -58,11 +70,40 @@ class Optimizer:
         self.clip_gradients()
         self.t += 1
         for p in self.params:
-            if p.grad is not None and p.requires_grad:
+            if p.grad is None or not p.requires_grad:
+                continue
+            if isinstance(p.grad, RowSparseGrad):
+                self.update_rows(p, p.grad)
+            else:
                 self.update(p, p.grad)
 
     def update(self, p: Parameter, g) -> None:
         raise NotImplementedError
+
+    def update_rows(self, p: Parameter, grad: RowSparseGrad) -> None:
+        """The lazy row-sparse step (see the module docstring): ``update`` on the rows
+        ``grad.rows`` of ``p`` and of its state, with ``grad.values`` as their gradient."""
+        if not self.supports_row_sparse:
+            raise ConfigError(f"{type(self).__name__}: no row-sparse update for a gradient "
+                              f"of shape {grad.shape} (from Embedding(sparse=True)); use GD, "
+                              "Momentum, RMSprop or Adam, or build the Embedding with "
+                              "sparse=False")
+        rows = grad.rows
+        full = self.row_state(p)
+        view = self.__dict__.setdefault("_row_views", {}).setdefault(p, RowsOf())
+        view.data = p.data[rows]
+        self.state[view] = {key: array[rows] for key, array in full.items()}
+        try:
+            self.update(view, grad.values)
+        finally:
+            gathered = self.state.pop(view)
+        p.data[rows] = view.data
+        for key, array in full.items():
+            array[rows] = gathered[key]
+
+    def row_state(self, p: Parameter) -> dict:
+        """{key: p's full state array} for the keys a row-sparse step gathers."""
+        return {}
 
     # -- saving and restoring -----------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -98,8 +139,29 @@ class Optimizer:
         return {}
 
 
+class RowsOf:
+    """Some rows of a parameter standing in for it during a row-sparse step (``data``
+    holds a copy of the rows)."""
+
+    data = None
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+
 class GradientDescent(Optimizer):
     """W := W - alpha * dW."""
+
+    supports_row_sparse = True
 
     def update(self, p, g):
         p.data -= self.lr * g

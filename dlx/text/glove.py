@@ -6,8 +6,15 @@ X_ij = sum over co-occurrences of words i and j at most ``window`` apart of 1/di
     J = sum_ij f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2,
     f(x) = min(1, (x / x_max)^alpha),  x_max = 100, alpha = 3/4
 
-trained with AdaGrad on shuffled mini-batches of (i, j) cells (the paper's optimiser, initial
-rate 0.05), the per-row gradients of a batch summed with the backend's ``scatter_add``.
+trained with AdaGrad on shuffled mini-batches of (i, j) cells (the paper's optimiser), the
+per-row gradients of a batch summed with the backend's ``scatter_add``: G += g^2,
+theta -= lr g / sqrt(G), G starting at 1 as in the reference code.
+
+The rate: the paper's 0.05 is the reference C code's eta, which that code also multiplies
+into the accumulated squares (G += (eta g)^2, per cell), so its steps tend to
+g / sqrt(sum g^2) -- an effective AdaGrad rate near 1, not 0.05. Plain AdaGrad at 0.05
+barely moves the vectors (gensim's Wikipedia text, 3 epochs: WordSim-353 rho -0.04); dlx's
+default is 1.0 (25 epochs: rho 0.29; see docs/text.md for the measurements).
 The word vector is w + w~ (the paper's choice; the course: e_w = (theta_w + e_w) / 2 up to
 a factor).
 """
@@ -27,8 +34,8 @@ class GloVeConfig:
     window: int = 10
     x_max: float = 100.0
     alpha: float = 0.75
-    epochs: int = 25
-    lr: float = 0.05
+    epochs: int = 50  # the paper's count for d < 300
+    lr: float = 1.0  # see the module docstring
     batch_size: int = 4096
     seed: int = 0
 
