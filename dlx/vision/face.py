@@ -87,30 +87,33 @@ def _squared_distance_matrix(a, b):
             - 2.0 * (a @ b.T))
 
 
+def _scaled_pair(fn, a_name, a, b_name, b, scale):
+    """Tensors a (n, d) and b (k, d) of one width for a scaled-softmax loss, and scale > 0."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ShapeError(f"{fn}: {a_name} and {b_name} must share d, "
+                         f"got {tuple(a.shape)} and {tuple(b.shape)}")
+    if scale <= 0:
+        raise ConfigError(f"{fn}: scale must be > 0, got {scale}")
+    return a, b
+
+
 def prototypical_loss(queries, support, labels, scale: float = 10.0):
     """Mean over queries of -log softmax_j(-scale ||q_i - c_j||^2)[labels_i].
 
     queries (q, d), support (k, d) one embedding per identity of the episode, labels (q,)
     integers in [0, k): the support row of each query's identity. See the module docstring.
     """
-    queries, support = as_tensor(queries), as_tensor(support)
-    if queries.ndim != 2 or support.ndim != 2 or queries.shape[1] != support.shape[1]:
-        raise ShapeError(f"prototypical_loss: queries (q, d) and support (k, d) must share d, "
-                         f"got {tuple(queries.shape)} and {tuple(support.shape)}")
-    if scale <= 0:
-        raise ConfigError(f"prototypical_loss: scale must be > 0, got {scale}")
+    queries, support = _scaled_pair("prototypical_loss", "queries (q, d)", queries,
+                                    "support (k, d)", support, scale)
     return F.softmax_cross_entropy(-scale * _squared_distance_matrix(queries, support), labels)
 
 
 def cosine_softmax_loss(embeddings, weights, labels, scale: float = 10.0):
     """Mean of -log softmax_k(scale cos(e_i, w_k))[labels_i]: embeddings (m, d), weights
     (K, d) one row per training identity, labels (m,) in [0, K). See the module docstring."""
-    embeddings, weights = as_tensor(embeddings), as_tensor(weights)
-    if embeddings.ndim != 2 or weights.ndim != 2 or embeddings.shape[1] != weights.shape[1]:
-        raise ShapeError(f"cosine_softmax_loss: embeddings (m, d) and weights (K, d) must share "
-                         f"d, got {tuple(embeddings.shape)} and {tuple(weights.shape)}")
-    if scale <= 0:
-        raise ConfigError(f"cosine_softmax_loss: scale must be > 0, got {scale}")
+    embeddings, weights = _scaled_pair("cosine_softmax_loss", "embeddings (m, d)", embeddings,
+                                       "weights (K, d)", weights, scale)
     cosine = l2_normalize(embeddings) @ l2_normalize(weights).T
     return F.softmax_cross_entropy(scale * cosine, labels)
 
