@@ -111,6 +111,9 @@ def cmd_train(args) -> int:
     from dlx.train.prepare import SPLIT, dataset_id, load_dataset
     from dlx.train.rundir import RunDirectory
 
+    _check_at_least(args, {"epochs": 0, "batch-size": 1, "seed": 0})
+    if args.model in ("charlm", "seq2seq"):
+        _refuse_classifier_options(args)
     if args.model == "charlm":
         from dlx.models.charlm_cli import cmd_train_charlm
 
@@ -120,7 +123,6 @@ def cmd_train(args) -> int:
 
         return cmd_train_seq2seq(args)
     started = time.perf_counter()
-    _check_at_least(args, {"epochs": 0, "batch-size": 1, "seed": 0})
     backend = _use_backend(args.backend)
     backend.seed(args.seed)
     X, y = load_dataset(args.dataset)
@@ -137,6 +139,20 @@ def cmd_train(args) -> int:
         return _train(args, parts, splits, resume, backend, started)
     with RunDirectory(args.out):  # one writer per run directory
         return _train(args, parts, splits, resume, backend, started)
+
+
+#: `dlx train` options only the classifier models honour, with their defaults
+CLASSIFIER_OPTIONS = {"lr_decay": None, "optimizer": "adam", "resume": None, "progress": None,
+                      "distributed": False, "train_dev_fraction": None}
+
+
+def _refuse_classifier_options(args) -> None:
+    """ConfigError when a sequence model (charlm, seq2seq) is given an option it ignores."""
+    given = [f"--{name.replace('_', '-')}" for name, default in CLASSIFIER_OPTIONS.items()
+             if getattr(args, name) != default]
+    if given:
+        raise ConfigError(f"dlx train --model {args.model} does not use {', '.join(given)} "
+                          f"(only the classifier models {', '.join(MODELS)} do)")
 
 
 def _train(args, parts, splits, resume, backend, started: float) -> int:

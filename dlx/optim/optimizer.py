@@ -51,6 +51,7 @@ class Optimizer:
         self.lr = float(lr)
         self.t = 0  # number of steps taken (Adam's bias-correction counter)
         self.state: dict[Parameter, dict] = {}
+        self._row_views: dict = {}  # Parameter -> its RowsOf stand-in in row-sparse steps
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -90,7 +91,7 @@ class Optimizer:
                               "sparse=False")
         rows = grad.rows
         full = self.row_state(p)
-        view = self.__dict__.setdefault("_row_views", {}).setdefault(p, RowsOf())
+        view = self._row_views.setdefault(p, RowsOf())
         view.data = p.data[rows]
         self.state[view] = {key: array[rows] for key, array in full.items()}
         try:

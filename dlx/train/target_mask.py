@@ -27,7 +27,7 @@ def fold_mask(name: str, y, mask, loss, dtype):
         raise ConfigError(f"{name}: a mask of labelled entries needs a loss that skips "
                           f"missing labels (such as F.multi_task_cross_entropy), got loss "
                           f"{shown}")
-    mask = mask if hasattr(mask, "dtype") else backends.current().asarray(mask)  # lists
+    mask = backends.current().asarray(mask)  # host arrays and lists onto the device
     check_mask(name, mask, y.shape)
     xp = backends.backend_of(y).xp
-    return xp.where(backends.current().asarray(mask), y.astype(dtype), xp.nan).astype(dtype)
+    return xp.where(mask, y.astype(dtype), xp.nan).astype(dtype)

@@ -332,6 +332,11 @@ def cli_evaluate_directory(tmp_path):
     run_cli("evaluate", tmp_path)
 
 
+def cli_sequence_model_option(tmp_path):
+    run_cli("train", "--model", "seq2seq", "--dataset", "dates", "--distributed", "--out",
+            tmp_path)
+
+
 CASES = {
     "ckpt-directory": ckpt_directory,
     "ckpt-missing": ckpt_missing,
@@ -369,4 +374,5 @@ CASES = {
     "cli-label-minus-100": cli_label_ignore_index,
     "cli-run-dir-locked": cli_run_dir_locked,
     "cli-evaluate-directory": cli_evaluate_directory,
+    "cli-sequence-model-option": cli_sequence_model_option,
 }
