@@ -172,12 +172,12 @@ def test_errors(backend):
         refine_gallery(backend.asarray(np.zeros((4, 2))), backend.asarray(np.zeros((2, 2))), -1)
 
 
-def _face_digits_example():
+def _face_example():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "face_digits.py"
-    spec = importlib.util.spec_from_file_location("face_digits", path)
+    path = Path(__file__).resolve().parents[1] / "examples" / "face_recognition.py"
+    spec = importlib.util.spec_from_file_location("face_recognition", path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     return example
@@ -189,7 +189,7 @@ def test_prototypical_and_cosine_training_beat_raw_pixels_on_unseen_identities(l
     identities (they do not beat it here: see docs/vision.md)."""
     from threadpoolctl import threadpool_limits
 
-    example = _face_digits_example()
+    example = _face_example()
     with dlx.backends.use("numpy"), threadpool_limits(1):
         untrained = example.run(epochs=0, seed=0, draws=10)
         r = example.run(epochs=5, seed=0, draws=10, loss=loss)
@@ -203,12 +203,12 @@ def test_prototypical_and_cosine_training_beat_raw_pixels_on_unseen_identities(l
 
 
 def test_encoder_trained_on_digits_0_to_6_recognises_unseen_7_to_9_one_shot():
-    """examples/face_digits.py, briefly: one-shot clearly above chance (1/3) and above raw
+    """examples/face_recognition.py, briefly: one-shot clearly above chance (1/3) and above raw
     pixels on the same one-image galleries; training on 0-6 improves verification of the
     unseen 7-9 over the same encoder untrained (random filters alone already do well)."""
     from threadpoolctl import threadpool_limits
 
-    example = _face_digits_example()
+    example = _face_example()
     with dlx.backends.use("numpy"), threadpool_limits(1):
         untrained = example.run(epochs=0, seed=0, draws=10)
         r = example.run(epochs=5, seed=0, draws=10)
@@ -217,3 +217,28 @@ def test_encoder_trained_on_digits_0_to_6_recognises_unseen_7_to_9_one_shot():
     assert r["verification"] > untrained["verification"] + 0.02, \
         (r["verification"], untrained["verification"])
     assert r["transductive"].mean() > 0.9, r["transductive"]
+
+
+def test_encoder_trained_on_letters_recognises_unseen_digits_one_shot():
+    """examples/face_recognition.py --data glyphs, one epoch: 10-way one-shot recognition of
+    the unseen printed digits far above raw pixels and the untrained encoder (chance 0.1)."""
+    pytest.importorskip("matplotlib")
+    from threadpoolctl import threadpool_limits
+
+    example = _face_example()
+    with dlx.backends.use("numpy"), threadpool_limits(1):
+        r = example.run(epochs=1, seed=0, draws=5, data="glyphs")
+    assert r["seen"] == "52 letters" and r["unseen"] == "digits 0123456789"
+    assert r["closed"].mean() > r["raw"].mean() + 0.25, (r["closed"], r["raw"])
+    assert r["closed"].mean() > r["untrained"].mean() + 0.25, (r["closed"], r["untrained"])
+    assert r["dev_acc"] > 0.95 and r["verification"] > 0.9, (r["dev_acc"], r["verification"])
+
+
+def test_example_encoder_sizes_and_unknown_data_set():
+    example = _face_example()
+    with dlx.backends.use("numpy"):
+        for size in (8, 16):
+            out = example.encoder(64, size)(dlx.Tensor(np.zeros((2, 1, size, size), np.float32)))
+            assert out.shape == (2, 64)
+        with pytest.raises(ConfigError, match="data"):
+            example.run(data="faces")
