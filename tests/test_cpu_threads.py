@@ -15,13 +15,66 @@ threadpoolctl = pytest.importorskip("threadpoolctl", reason="parallel chunks nee
 def test_results_come_back_in_chunk_order_and_blas_threads_are_restored():
     before = cpu_threads.blas_threads()
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        seen = []
-        out = cpu_threads.map_parallel(
-            lambda c: (seen.append(threading.current_thread().name), c * c)[1], list(range(9)))
+        out = cpu_threads.map_parallel(lambda c: c * c, list(range(9)))
         assert cpu_threads.blas_threads() == 2
     assert out == [c * c for c in range(9)]
-    assert any(name.startswith("dlx-chunk") for name in seen)
     assert cpu_threads.blas_threads() == before
+
+
+def test_the_calling_thread_and_a_pool_thread_share_the_chunks():
+    both_busy = threading.Barrier(2, timeout=10)  # chunks 0 and 1 must run at the same time
+
+    def chunk(c):
+        if c < 2:
+            both_busy.wait()
+        return threading.current_thread().name
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        names = cpu_threads.map_parallel(chunk, list(range(6)))
+    assert threading.current_thread().name in names[:2]
+    assert any(name.startswith("dlx-chunk") for name in names[:2])
+
+
+def test_an_error_in_a_chunk_is_raised_after_the_others_finished():
+    done = []
+
+    def chunk(c):
+        if c == 0:
+            raise ValueError("chunk 0")
+        done.append(c)
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        with pytest.raises(ValueError, match="chunk 0"):
+            cpu_threads.map_parallel(chunk, list(range(5)))
+        assert cpu_threads.blas_threads() == 2
+    assert sorted(done) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("cache_sized, threads_inside", [(True, 1), (False, 2)])
+def test_a_lone_chunk_keeps_blas_on_one_thread_only_when_cache_sized(cache_sized,
+                                                                     threads_inside):
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        inside = cpu_threads.map_parallel(
+            lambda c: (threading.current_thread().name, cpu_threads.blas_threads()), [0],
+            cache_sized)
+        assert cpu_threads.blas_threads() == 2
+    assert inside == [(threading.current_thread().name, threads_inside)]
+
+
+def test_conv_chunks_are_cache_sized_unless_one_sample_exceeds_the_budget(monkeypatch):
+    backend = dlx.backends.get("numpy")
+    x = dlx.Tensor(np.ones((6, 3, 8, 8), np.float32))
+    w = dlx.Parameter(np.ones((4, 3, 3, 3), np.float32))
+    calls = []
+    real = backend.map_chunks
+    monkeypatch.setattr(backend, "map_chunks",
+                        lambda fn, chunks, cache_sized=False: (calls.append(
+                            (len(chunks), cache_sized)), real(fn, chunks, cache_sized))[1])
+    with dlx.backends.use(backend):
+        F.conv2d(x, w, None, 1, 1)
+        monkeypatch.setattr(backend, "conv_chunk_bytes", 1)
+        F.conv2d(x, w, None, 1, 1)
+    assert calls == [(1, True), (6, False)]
 
 
 def test_one_blas_thread_means_no_worker_threads():

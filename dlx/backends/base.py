@@ -121,9 +121,11 @@ class Backend(ABC):
         """``target[index] += values`` with repeated indices accumulated (in place)."""
         self.xp.add.at(target, index, values)
 
-    def map_chunks(self, fn, chunks) -> list:
+    def map_chunks(self, fn, chunks, cache_sized: bool = False) -> list:
         """``[fn(chunk) for chunk in chunks]``, in order. ``fn`` must only write disjoint
-        parts of shared arrays; a CPU backend may run the calls on parallel threads."""
+        parts of shared arrays; a CPU backend may run the calls on parallel threads.
+        ``cache_sized``: every chunk is small (a CPU backend may then keep BLAS on one
+        thread)."""
         return [fn(chunk) for chunk in chunks]
 
     def describe(self) -> dict:

@@ -62,9 +62,9 @@ class NumpyBackend(Backend):
         starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
         target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
 
-    def map_chunks(self, fn, chunks) -> list:
+    def map_chunks(self, fn, chunks, cache_sized: bool = False) -> list:
         """Chunks run on parallel threads with single-threaded BLAS (see cpu_threads)."""
-        return map_parallel(fn, chunks)
+        return map_parallel(fn, chunks, cache_sized)
 
     def describe(self) -> dict:
         info = {"backend": self.name, "numpy": np.__version__}

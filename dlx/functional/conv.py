@@ -83,9 +83,12 @@ class Conv2d(Function):
         self.stride, self.padding = stride, padding
 
     def _chunks(self, n):
+        """[(n0, n1)] of the batch, and whether their columns fit the chunk budget (only a
+        single sample can exceed it)."""
         per_sample = self.layout.sample_bytes(self.itemsize)
-        size = max(1, min(n, self.backend.conv_chunk_bytes // max(per_sample, 1)))
-        return [(n0, min(n0 + size, n)) for n0 in range(0, n, size)]
+        budget = self.backend.conv_chunk_bytes
+        size = max(1, min(n, budget // max(per_sample, 1)))
+        return [(n0, min(n0 + size, n)) for n0 in range(0, n, size)], per_sample <= budget
 
     def forward(self, x, w, b=None):
         xp = self.xp
@@ -100,7 +103,7 @@ class Conv2d(Function):
         self.itemsize = x.dtype.itemsize
         self.w, self.w_row = w, w.reshape(k, -1)
         z = xp.empty((x.shape[0], k, oh, ow), dtype=x.dtype)
-        chunks = self._chunks(x.shape[0])
+        chunks, small = self._chunks(x.shape[0])
 
         def forward_chunk(chunk):
             n0, n1 = chunk
@@ -109,7 +112,7 @@ class Conv2d(Function):
             return cols if len(chunks) == 1 else None
 
         # one chunk: keep its columns for backward; several: keep x and rebuild them
-        self.cols = self.backend.map_chunks(forward_chunk, chunks)[0]
+        self.cols = self.backend.map_chunks(forward_chunk, chunks, small)[0]
         self.x = x if self.cols is None else None
         self.x_shape, self.has_bias = x.shape, b is not None
         return z
@@ -124,7 +127,7 @@ class Conv2d(Function):
                                          x=None if self.x is None else self.x[n0:n1],
                                          cols=self.cols)
 
-        partial = self.backend.map_chunks(backward_chunk, self._chunks(self.x_shape[0]))
+        partial = self.backend.map_chunks(backward_chunk, *self._chunks(self.x_shape[0]))
         gw = partial[0]
         for more in partial[1:]:  # summed in chunk order: the same bits on every run
             gw += more
