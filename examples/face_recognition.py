@@ -155,9 +155,10 @@ def draw_galleries(labels, draws, rng):
 
 
 LETTERS = string.ascii_uppercase + string.ascii_lowercase
-# per data set: training epochs, P identities x K images per batch, rotation augmentation
+# per data set: training epochs, P identities x K images per batch, rotation augmentation,
+# held-out dev images of the training identities, glyph renderings per font and character
 SETTINGS = {"digits": dict(epochs=10, P=7, K=16, degrees=10.0, n_dev=300),
-            "glyphs": dict(epochs=8, P=16, K=8, degrees=0.0, n_dev=600)}
+            "glyphs": dict(epochs=8, P=16, K=8, degrees=0.0, n_dev=600, per_font=10)}
 
 
 def identities(data="digits", seed=0, validation=False):
@@ -177,7 +178,7 @@ def identities(data="digits", seed=0, validation=False):
         test_chars = "".join(LETTERS[i] for i in np.sort(order[:10]))
     else:
         train_chars, test_chars = LETTERS, string.digits
-    X, y, _ = load_glyphs(train_chars, per_font=10, seed=seed)
+    X, y, _ = load_glyphs(train_chars, per_font=SETTINGS["glyphs"]["per_font"], seed=seed)
     Xu, yu, _ = load_glyphs(test_chars, per_font=5, seed=seed + 1000)
     return X, y, Xu, yu, f"{len(train_chars)} letters", \
         ("letters " if validation else "digits ") + test_chars
