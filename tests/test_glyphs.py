@@ -65,11 +65,13 @@ def test_bad_arguments_are_refused(kwargs, match):
         load_glyphs(**kwargs)
 
 
-def test_unknown_font_and_blank_glyph_are_refused():
+def test_unknown_font_missing_glyph_and_blank_glyph_are_refused():
     with pytest.raises(DataError, match="no font 'Comic'"):
         load_glyphs("A", fonts=["Comic"])
     with pytest.raises(DataError, match="draws nothing for ' '"):
         load_glyphs(" ", fonts=GLYPH_FONTS[:1])
+    with pytest.raises(DataError, match="'cmr10' has no glyph for 'Γ'"):
+        load_glyphs("Γ", fonts=["cmr10"])     # would silently draw the .notdef box
 
 
 def test_without_matplotlib_the_error_names_the_extra(monkeypatch):

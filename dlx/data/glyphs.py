@@ -41,12 +41,13 @@ _SPAN = 0.8          # the glyph's larger side spans this fraction of the image
 def _imaging():
     try:
         import matplotlib
+        from matplotlib.ft2font import FT2Font
         from PIL import Image, ImageDraw, ImageFilter, ImageFont
     except ImportError:
         raise ConfigError("load_glyphs renders the fonts matplotlib ships, with Pillow: "
                           "pip install 'dlx[train]'") from None
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf", Image, ImageDraw, ImageFilter, \
-        ImageFont
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf", FT2Font, Image, ImageDraw, \
+        ImageFilter, ImageFont
 
 
 def _draw(char, font_path, Image, ImageDraw, ImageFont):
@@ -80,7 +81,8 @@ def _affine_coefficients(ink, cap_height, size, rng):
 
 
 def load_glyphs(chars: str, per_font: int = 10, size: int = 16, seed: int = 0, fonts=None):
-    """Distorted renderings of every character of ``chars`` in every font.
+    """Distorted renderings of every character of ``chars`` in every font (every font must
+    have a glyph for every character: the Computer Modern faces have no Greek, for example).
 
     Returns X (n, 1, size, size) float32 in [0, 1], y (n,) int64 (the index of the character
     in ``chars``) and font (n,) int64 (the index in ``fonts``, default GLYPH_FONTS), with
@@ -94,7 +96,7 @@ def load_glyphs(chars: str, per_font: int = 10, size: int = 16, seed: int = 0, f
                           f"got {per_font} and {size}")
     if not fonts:
         raise ConfigError("load_glyphs: fonts must name at least one font")
-    font_dir, Image, ImageDraw, ImageFilter, ImageFont = _imaging()
+    font_dir, FT2Font, Image, ImageDraw, ImageFilter, ImageFont = _imaging()
     rng = np.random.default_rng(seed)
     hi = size * _SUPERSAMPLE
     X = np.empty((len(chars) * len(fonts) * int(per_font), 1, size, size), dtype=np.float32)
@@ -105,6 +107,8 @@ def load_glyphs(chars: str, per_font: int = 10, size: int = 16, seed: int = 0, f
             if not path.is_file():
                 raise DataError(f"load_glyphs: matplotlib ships no font {name!r} "
                                 f"(looked for {path}); choose from {GLYPH_FONTS}")
+            if FT2Font(str(path)).get_char_index(ord(char)) == 0:  # would draw .notdef
+                raise DataError(f"load_glyphs: font {name!r} has no glyph for {char!r}")
             cap_height = _extent(np.asarray(_draw("H", path, Image, ImageDraw, ImageFont)) > 0)[0]
             glyph = _draw(char, path, Image, ImageDraw, ImageFont)
             ink = np.asarray(glyph) > 0
