@@ -228,7 +228,7 @@ def test_encoder_trained_on_letters_recognises_unseen_digits_one_shot():
     example = _face_example()
     with dlx.backends.use("numpy"), threadpool_limits(1):
         r = example.run(epochs=1, seed=0, draws=5, data="glyphs")
-    assert r["seen"] == "52 letters" and r["unseen"] == "digits 0123456789"
+    assert r["seen"] == "52 Latin + 26 Greek letters" and r["unseen"] == "digits 0123456789"
     assert r["closed"].mean() > r["raw"].mean() + 0.25, (r["closed"], r["raw"])
     assert r["closed"].mean() > r["untrained"].mean() + 0.25, (r["closed"], r["untrained"])
     assert r["dev_acc"] > 0.95 and r["verification"] > 0.9, (r["dev_acc"], r["verification"])
