@@ -22,7 +22,8 @@ FILE_IO_MODULES = {"data/datasets.py", "data/normalize.py", "train/checkpoint.py
                    "data/sequences.py",  # seeded synthetic sequences, generated on the host
                    "text/io.py",  # word-vector files (GloVe text, .npz)
                    "data/images.py",  # image files: read, resize on the host, write PNG
-                   "data/shapes.py"}  # the synthetic detection data set, drawn on the host
+                   "data/shapes.py",  # the synthetic detection data set, drawn on the host
+                   "data/glyphs.py"}  # font glyphs rasterised on the host (Pillow)
 
 
 def _imported_roots(path: pathlib.Path):
