@@ -50,9 +50,9 @@ def _imaging():
         ImageFilter, ImageFont
 
 
-def _draw(char, font_path, Image, ImageDraw, ImageFont):
-    """The character in white on black at _DRAW_PX, on a canvas twice that size."""
-    font = ImageFont.truetype(str(font_path), _DRAW_PX)
+def _draw(char, font, Image, ImageDraw):
+    """The character in white on black in a Pillow font of size _DRAW_PX, on a canvas twice
+    that size."""
     canvas = Image.new("L", (2 * _DRAW_PX, 2 * _DRAW_PX), 0)
     ImageDraw.Draw(canvas).text((_DRAW_PX // 2, _DRAW_PX // 2), char, fill=255, font=font)
     return canvas
@@ -100,17 +100,21 @@ def load_glyphs(chars: str, per_font: int = 10, size: int = 16, seed: int = 0, f
     rng = np.random.default_rng(seed)
     hi = size * _SUPERSAMPLE
     X = np.empty((len(chars) * len(fonts) * int(per_font), 1, size, size), dtype=np.float32)
+    faces = []  # (name, Pillow font, FreeType face, capital height), each opened once
+    for name in fonts:
+        path = font_dir / f"{name}.ttf"
+        if not path.is_file():
+            raise DataError(f"load_glyphs: matplotlib ships no font {name!r} "
+                            f"(looked for {path}); choose from {GLYPH_FONTS}")
+        font = ImageFont.truetype(str(path), _DRAW_PX)
+        cap_height = _extent(np.asarray(_draw("H", font, Image, ImageDraw)) > 0)[0]
+        faces.append((name, font, FT2Font(str(path)), cap_height))
     k = 0
     for char in chars:
-        for name in fonts:
-            path = font_dir / f"{name}.ttf"
-            if not path.is_file():
-                raise DataError(f"load_glyphs: matplotlib ships no font {name!r} "
-                                f"(looked for {path}); choose from {GLYPH_FONTS}")
-            if FT2Font(str(path)).get_char_index(ord(char)) == 0:  # would draw .notdef
+        for name, font, face, cap_height in faces:
+            if face.get_char_index(ord(char)) == 0:  # Pillow would draw the .notdef box
                 raise DataError(f"load_glyphs: font {name!r} has no glyph for {char!r}")
-            cap_height = _extent(np.asarray(_draw("H", path, Image, ImageDraw, ImageFont)) > 0)[0]
-            glyph = _draw(char, path, Image, ImageDraw, ImageFont)
+            glyph = _draw(char, font, Image, ImageDraw)
             ink = np.asarray(glyph) > 0
             if not ink.any():
                 raise DataError(f"load_glyphs: font {name!r} draws nothing for {char!r}")
