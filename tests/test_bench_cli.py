@@ -162,3 +162,12 @@ def test_table_from_pytest_benchmark_json(tmp_path, capsys):
     assert result["targets"][0]["ok"] is True
     assert cli.main(["--from-pytest", str(path)]) == 0
     assert "adam step mlp-64-128-64-10 b64" in capsys.readouterr().out
+
+
+def test_header_names_a_blas_kernel_forced_by_the_environment():
+    result = _result([_row("a", numpy=1.0)])
+    assert "forced by" not in report.header_text(result)
+    result["machine"]["env"] = {"OPENBLAS_CORETYPE": "Haswell"}
+    blas_line = next(line for line in report.header_text(result).splitlines()
+                     if line.startswith("BLAS:"))
+    assert blas_line.startswith("BLAS: openblas 0 x (forced by OPENBLAS_CORETYPE=Haswell)")

@@ -16,7 +16,9 @@ from datetime import datetime, timezone
 from dlx import backends
 
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY",
-              "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT", "DLX_BACKEND")
+              "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT", "DLX_BACKEND",
+              # these two override OpenBLAS's own choice of kernels and cache blocking
+              "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 SIMD_PREFIXES = ("sse", "ssse", "avx", "fma", "amx", "f16c", "neon", "asimd", "sve")
 
 

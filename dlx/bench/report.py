@@ -95,6 +95,9 @@ def header_text(result: dict) -> str:
     blas = m.get("blas") or {}
     blas_text = (f"{blas.get('internal_api')} {blas.get('version')} {blas.get('architecture')}"
                  if isinstance(blas, dict) else str(blas))
+    forced = m.get("env", {}).get("OPENBLAS_CORETYPE")
+    if forced:  # e.g. AVX2 kernels on an AVX-512 CPU: NumPy's GEMMs run up to 2x slower
+        blas_text += f" (forced by OPENBLAS_CORETYPE={forced})"
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     cpu = m["cpu"]
     return (f"dlx bench ({result['mode']}), {m['created']}\n"
