@@ -77,6 +77,26 @@ def test_conv_chunks_are_cache_sized_unless_one_sample_exceeds_the_budget(monkey
     assert calls == [(1, True), (6, False)]
 
 
+@pytest.mark.parametrize("workers, sizes", [(1, [4, 4, 4]), (2, [3, 3, 3, 3]),
+                                             (3, [4, 4, 4]), (5, [2, 2, 3, 2, 3])])
+def test_conv_chunks_are_equal_and_a_multiple_of_the_parallel_workers(monkeypatch, workers,
+                                                                       sizes):
+    backend = dlx.backends.get("numpy")
+    x = dlx.Tensor(np.ones((12, 3, 32, 32), np.float32))  # 110,592 bytes of columns a sample
+    w = dlx.Parameter(np.ones((4, 3, 3, 3), np.float32))
+    whole_batch = F.conv2d(x, w, None, 1, 1).data
+    seen = []
+    real = backend.map_chunks
+    monkeypatch.setattr(backend, "map_chunks", lambda fn, chunks, cache_sized=False: (
+        seen.append([n1 - n0 for n0, n1 in chunks]), real(fn, chunks, cache_sized))[1])
+    monkeypatch.setattr(backend, "parallel_workers", lambda: workers)
+    monkeypatch.setattr(backend, "conv_chunk_bytes", 5 * 27 * 32 * 32 * 4)  # 5 samples
+    with dlx.backends.use(backend):
+        z = F.conv2d(x, w, None, 1, 1)
+    assert seen == [sizes]
+    np.testing.assert_allclose(z.data, whole_batch, rtol=1e-6)
+
+
 def test_one_blas_thread_means_no_worker_threads():
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         names = cpu_threads.map_parallel(lambda c: threading.current_thread().name, [1, 2, 3])

@@ -121,6 +121,10 @@ class Backend(ABC):
         """``target[index] += values`` with repeated indices accumulated (in place)."""
         self.xp.add.at(target, index, values)
 
+    def parallel_workers(self) -> int:
+        """How many of :meth:`map_chunks`'s calls may run at once (1: one after another)."""
+        return 1
+
     def map_chunks(self, fn, chunks, cache_sized: bool = False) -> list:
         """``[fn(chunk) for chunk in chunks]``, in order. ``fn`` must only write disjoint
         parts of shared arrays; a CPU backend may run the calls on parallel threads.

@@ -62,6 +62,10 @@ class NumpyBackend(Backend):
         starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
         target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
 
+    def parallel_workers(self) -> int:
+        """The BLAS thread count in force (see cpu_threads)."""
+        return blas_threads()
+
     def map_chunks(self, fn, chunks, cache_sized: bool = False) -> list:
         """Chunks run on parallel threads with single-threaded BLAS (see cpu_threads)."""
         return map_parallel(fn, chunks, cache_sized)
