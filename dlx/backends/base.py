@@ -121,11 +121,6 @@ class Backend(ABC):
         """``target[index] += values`` with repeated indices accumulated (in place)."""
         self.xp.add.at(target, index, values)
 
-    def empty(self, shape, dtype):
-        """An uninitialised array for a layer's output or gradient (a backend may hand out a
-        recycled buffer of the same size whose last user is gone)."""
-        return self.xp.empty(shape, dtype=dtype)
-
     def parallel_workers(self) -> int:
         """How many of :meth:`map_chunks`'s calls may run at once (1: one after another)."""
         return 1

@@ -8,15 +8,8 @@ from dlx.backends import numpy_primitives as prim
 from dlx.backends import rnn_cells_numpy as rnn
 from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
-from dlx.backends.buffer_pool import BufferPool
 from dlx.backends.conv_columns import PhaseRowColumns
 from dlx.backends.inputs import host_array, is_cupy_array
-
-
-#: the layers' outputs and gradients, recycled from step to step: glibc returns the freed top
-#: of its heap to the OS after every backward pass and page-faults it in again in the next
-#: forward (about 1,700 of a ResNet b32 step's 2,800 faults, in batch norm and convolution)
-_layer_arrays = BufferPool(max_bytes=1 << 30)
 
 
 class NumpyBackend(Backend):
@@ -68,10 +61,6 @@ class NumpyBackend(Backend):
         rows = index[order]
         starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
         target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
-
-    def empty(self, shape, dtype):
-        """From a pool of recycled buffers (see :mod:`dlx.backends.buffer_pool`)."""
-        return _layer_arrays.empty(shape, dtype)
 
     def parallel_workers(self) -> int:
         """The BLAS thread count in force (see cpu_threads)."""

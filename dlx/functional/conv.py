@@ -114,7 +114,7 @@ class Conv2d(Function):
                                                 self.padding)
         self.itemsize = x.dtype.itemsize
         self.w, self.w_row = w, w.reshape(k, -1)
-        z = self.backend.empty((x.shape[0], k, oh, ow), x.dtype)
+        z = xp.empty((x.shape[0], k, oh, ow), dtype=x.dtype)
         chunks, small = self._chunks(x.shape[0])
 
         def forward_chunk(chunk):
@@ -131,7 +131,7 @@ class Conv2d(Function):
 
     def backward(self, gz):
         xp = self.xp
-        gx = self.backend.empty(self.x_shape, gz.dtype) if self.needs_grad[0] else None
+        gx = xp.empty(self.x_shape, dtype=gz.dtype) if self.needs_grad[0] else None
 
         def backward_chunk(chunk):  # this chunk's dW, (C*fh*fw, K); its dx into gx
             n0, n1 = chunk

@@ -53,15 +53,13 @@ class BatchNorm(Function):
         self.count = v.size // x.shape[1]
         if self.batch_stats:
             self.mean = _feature_sum(v) / self.count
-        mean = self.mean.reshape(self.shape)
-        xc = xp.subtract(v, mean, out=self.backend.empty(v.shape, xp.result_type(v, mean)))
+        xc = xp.subtract(v, self.mean.reshape(self.shape))
         if self.batch_stats:
             self.var = xp.einsum(self.dot, xc, xc) / self.count
         self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
         xc *= self.inv_std.reshape(self.shape)
         self.xhat, self.gamma = xc, gamma
-        gamma_f = gamma.reshape(self.shape)
-        y = xp.multiply(xc, gamma_f, out=self.backend.empty(xc.shape, xp.result_type(xc, gamma_f)))
+        y = xp.multiply(xc, gamma.reshape(self.shape))
         y += beta.reshape(self.shape)
         return y.reshape(x.shape)
 
@@ -74,9 +72,7 @@ class BatchNorm(Function):
         if not self.batch_stats:
             return (g * g_scale).reshape(gy.shape), dgamma, dbeta
         # dx = gamma/sqrt(var+eps) * (dy - mean(dy) - xhat * mean(dy * xhat))
-        dgamma_mean = (dgamma / self.count).reshape(shape)
-        dx = xp.multiply(xhat, dgamma_mean,
-                         out=self.backend.empty(xhat.shape, xp.result_type(g, xhat, dgamma_mean)))
+        dx = xp.multiply(xhat, (dgamma / self.count).reshape(shape))
         xp.subtract(g, dx, out=dx)
         dx -= (dbeta / self.count).reshape(shape)
         dx *= g_scale
