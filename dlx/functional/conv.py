@@ -89,18 +89,19 @@ class Conv2d(Function):
 
     def _chunks(self, n):
         """[(n0, n1)] of the batch, and whether their columns fit the chunk budget (only a
-        single sample can exceed it). The chunks are as few as the budget allows and equal
-        in size; with parallel workers and at least ``SPLIT_MIN_BYTES`` of columns, their
-        count is a multiple of the workers (when the batch allows), so that no worker waits
-        for another's last chunk (3 chunks on 2 threads take as long as 4)."""
+        single sample can exceed it). The chunks are as few as the budget allows, all of
+        one size but the last (one workspace size per worker); with parallel workers and at
+        least ``SPLIT_MIN_BYTES`` of columns, their count is aimed at a multiple of the
+        workers, so that no worker waits for another's last chunk (3 chunks on 2 threads
+        take as long as 4)."""
         per_sample = self.layout.sample_bytes(self.itemsize)
         budget = self.backend.conv_chunk_bytes
         count = -(-n // max(1, min(n, budget // max(per_sample, 1))))
         workers = self.backend.parallel_workers()
         if workers > 1 and n * per_sample >= SPLIT_MIN_BYTES:
             count = min(n, -(-count // workers) * workers)
-        bounds = [n * i // count for i in range(count + 1)]
-        return list(zip(bounds[:-1], bounds[1:])), per_sample <= budget
+        size = -(-n // count)
+        return [(n0, min(n0 + size, n)) for n0 in range(0, n, size)], per_sample <= budget
 
     def forward(self, x, w, b=None):
         xp = self.xp
