@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import dlx
 import dlx.functional as F
+from dlx.backends import conv_columns
 from dlx.backends.buffer_pool import BufferPool
 from dlx.backends.conv_columns import ADJOINT_MIN_CHANNELS, Im2colColumns, PhaseRowColumns
 from dlx.backends.numpy_backend import NumpyBackend
@@ -111,3 +112,26 @@ def test_pool_drops_free_buffers_past_its_limit():
     kept = [pool.empty((48,), np.float32) for _ in range(2)]  # 192 bytes each
     assert pool.pooled_bytes() == 2 * 192  # the free 128-byte buffer was dropped
     assert not np.shares_memory(*kept)
+
+
+def test_pool_release_frees_only_the_buffers_nothing_uses():
+    pool = BufferPool(min_bytes=16, max_bytes=1 << 20)
+    kept = pool.empty((8,), np.float32)
+    pool.empty((16,), np.float32)  # released at once
+    assert pool.pooled_bytes() == 32 + 64
+    pool.release_free()
+    assert pool.pooled_bytes() == 32
+    kept[:] = 1  # still its own buffer
+    assert not np.shares_memory(kept, pool.empty((8,), np.float32))
+
+
+def test_a_chunked_convolution_leaves_no_free_workspace_behind(rng, monkeypatch):
+    backend = dlx.backends.get("numpy")
+    monkeypatch.setattr(backend, "conv_chunk_bytes", 64 << 10)  # several chunks
+    x = dlx.Tensor(rng.normal(size=(16, 8, 32, 32)).astype(np.float32), requires_grad=True)
+    w = dlx.Parameter(rng.normal(size=(8, 8, 3, 3)).astype(np.float32))
+    with dlx.backends.use(backend):
+        z = F.conv2d(x, w, None, 1, 1)
+        assert conv_columns._workspace.pooled_bytes() == 0  # columns rebuilt, not kept
+        z.backward(np.ones(z.shape, np.float32))
+    assert conv_columns._workspace.pooled_bytes() == 0

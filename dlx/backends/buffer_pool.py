@@ -11,7 +11,9 @@ from it (reshape, slice, transpose, ...) refer to that buffer as its ``base``, s
 buffer's reference count tells when the last view is gone and the buffer is free again;
 columns kept for the backward pass simply stay in use. Buffers are matched by exact size
 (a training step asks for the same shapes every time); free buffers are dropped when the
-pool would grow past ``max_bytes``.
+pool would grow past ``max_bytes``, and the convolution releases its free ones after each
+call (:func:`dlx.backends.conv_columns.release_workspaces`): the chunks of one call share
+their buffers, and no layer's workspace stays alive through the others.
 """
 
 from __future__ import annotations
@@ -62,9 +64,18 @@ class BufferPool:
         for size in list(self._buffers):
             if self._total + nbytes <= self.max_bytes:
                 return
-            kept = [b for b in self._buffers[size] if sys.getrefcount(b) != self._unused_refs]
-            self._total -= size * (len(self._buffers[size]) - len(kept))
-            self._buffers[size] = kept
+            self._drop_free(size)
+
+    def _drop_free(self, size) -> None:
+        kept = [b for b in self._buffers[size] if sys.getrefcount(b) != self._unused_refs]
+        self._total -= size * (len(self._buffers[size]) - len(kept))
+        self._buffers[size] = kept
+
+    def release_free(self) -> None:
+        """Give every free buffer back (buffers still in use stay pooled)."""
+        with self._lock:
+            for size in list(self._buffers):
+                self._drop_free(size)
 
     def pooled_bytes(self) -> int:
         """Bytes the pool holds (free and in use)."""

@@ -33,6 +33,13 @@ from dlx.backends.buffer_pool import BufferPool
 _workspace = BufferPool()
 
 
+def release_workspaces() -> None:
+    """Free the chunk workspaces no array uses any more. Called after each convolution's
+    chunks: they recycle one another's buffers, but buffers kept from layer to layer would
+    add every layer's workspace sizes to the step's peak memory (LeNet-5 b256: +15 MiB)."""
+    _workspace.release_free()
+
+
 class Im2colColumns:
     """P = OH*OW columns per sample, built by ``backend.im2col`` (contract in base)."""
 
