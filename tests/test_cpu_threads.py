@@ -79,8 +79,8 @@ def test_conv_chunks_are_cache_sized_unless_one_sample_exceeds_the_budget(monkey
 
 @pytest.mark.parametrize("workers, sizes", [(1, [4, 4, 4]), (2, [3, 3, 3, 3]),
                                              (3, [4, 4, 4]), (5, [3, 3, 3, 3])])
-def test_conv_chunks_are_of_one_size_and_a_multiple_of_the_parallel_workers(monkeypatch, workers,
-                                                                       sizes):
+def test_conv_chunks_are_of_one_size_and_a_multiple_of_the_workers(monkeypatch, workers,
+                                                                     sizes):
     backend = dlx.backends.get("numpy")
     x = dlx.Tensor(np.ones((12, 3, 32, 32), np.float32))  # 110,592 bytes of columns a sample
     w = dlx.Parameter(np.ones((4, 3, 3, 3), np.float32))

@@ -12,8 +12,8 @@ buffer's reference count tells when the last view is gone and the buffer is free
 columns kept for the backward pass simply stay in use. Buffers are matched by exact size
 (a training step asks for the same shapes every time); free buffers are dropped when the
 pool would grow past ``max_bytes``, and the convolution releases its free ones after each
-call (:func:`dlx.backends.conv_columns.release_workspaces`): the chunks of one call share
-their buffers, and no layer's workspace stays alive through the others.
+pass over its chunks (``PhaseRowColumns.release``): the chunks of one pass share their
+buffers, and no layer's workspace stays alive through the others.
 """
 
 from __future__ import annotations

@@ -33,13 +33,6 @@ from dlx.backends.buffer_pool import BufferPool
 _workspace = BufferPool()
 
 
-def release_workspaces() -> None:
-    """Free the chunk workspaces no array uses any more. Called after each convolution's
-    chunks: they recycle one another's buffers, but buffers kept from layer to layer would
-    add every layer's workspace sizes to the step's peak memory (LeNet-5 b256: +15 MiB)."""
-    _workspace.release_free()
-
-
 class Im2colColumns:
     """P = OH*OW columns per sample, built by ``backend.im2col`` (contract in base)."""
 
@@ -55,6 +48,10 @@ class Im2colColumns:
     def sample_bytes(self, itemsize: int) -> int:
         """Bytes of one sample's columns."""
         return math.prod(self.kernel) * self.sample_shape[0] * self.positions * itemsize
+
+    def release(self) -> None:
+        """Called after each pass over a convolution's chunks: free the workspaces no array
+        uses any more (none here: the primitives allocate their own)."""
 
     def matmul(self, a, b):
         """a @ b (the chunk's GEMMs; a layout may supply the result's buffer)."""
@@ -138,6 +135,11 @@ class PhaseRowColumns(Im2colColumns):
 
     def matmul(self, a, b):
         return np.matmul(a, b, out=_workspace.empty((a.shape[0], b.shape[1]), a.dtype))
+
+    def release(self) -> None:
+        """The chunks of one pass recycle one another's workspaces; kept from layer to layer,
+        they would add every layer's sizes to the step's peak memory (LeNet-5 b256: +15 MiB)."""
+        _workspace.release_free()
 
     def _buffer(self, n, dtype):
         c = self.sample_shape[0]

@@ -8,7 +8,7 @@ from dlx.backends import numpy_primitives as prim
 from dlx.backends import rnn_cells_numpy as rnn
 from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
-from dlx.backends.conv_columns import PhaseRowColumns, release_workspaces
+from dlx.backends.conv_columns import PhaseRowColumns
 from dlx.backends.inputs import host_array, is_cupy_array
 
 
@@ -67,12 +67,8 @@ class NumpyBackend(Backend):
         return blas_threads()
 
     def map_chunks(self, fn, chunks, cache_sized: bool = False) -> list:
-        """Chunks run on parallel threads with single-threaded BLAS (see cpu_threads); the
-        workspaces they no longer use are freed afterwards."""
-        try:
-            return map_parallel(fn, chunks, cache_sized)
-        finally:
-            release_workspaces()
+        """Chunks run on parallel threads with single-threaded BLAS (see cpu_threads)."""
+        return map_parallel(fn, chunks, cache_sized)
 
     def describe(self) -> dict:
         info = {"backend": self.name, "numpy": np.__version__}

@@ -126,6 +126,7 @@ class Conv2d(Function):
 
         # one chunk: keep its columns for backward; several: keep x and rebuild them
         self.cols = self.backend.map_chunks(forward_chunk, chunks, small)[0]
+        self.layout.release()
         self.x = x if self.cols is None else None
         self.x_shape, self.has_bias = x.shape, b is not None
         return z
@@ -141,6 +142,7 @@ class Conv2d(Function):
                                          cols=self.cols)
 
         partial = self.backend.map_chunks(backward_chunk, *self._chunks(self.x_shape[0]))
+        self.layout.release()
         gw = partial[0]
         for more in partial[1:]:  # summed in chunk order: the same bits on every run
             gw += more

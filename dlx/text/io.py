@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
+import numpy as np  # word-vector file I/O (allowed outside dlx/backends)
 
 from dlx.errors import ConfigError, ShapeError
 
