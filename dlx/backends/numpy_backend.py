@@ -9,6 +9,7 @@ from dlx.backends import rnn_cells_numpy as rnn
 from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
 from dlx.backends.conv_columns import PhaseRowColumns
+from dlx.backends.host_allocator import keep_freed_memory
 from dlx.backends.inputs import host_array, is_cupy_array
 
 
@@ -21,6 +22,10 @@ class NumpyBackend(Backend):
     #: (37 MiB of columns otherwise), and single-threaded BLAS runs the chunked 64x16x32x32
     #: conv faster than one big GEMM (see docs/benchmarks.md for the figures)
     conv_chunk_bytes = 2 << 20
+
+    def __init__(self, seed: int = 0):
+        super().__init__(seed)
+        keep_freed_memory()  # glibc keeps freed arrays for the next step (host_allocator)
 
     def get_rng_state(self) -> dict:
         return {"family": "numpy", "bit_generator": self.rng.bit_generator.state}
@@ -71,7 +76,7 @@ class NumpyBackend(Backend):
         return map_parallel(fn, chunks, cache_sized)
 
     def describe(self) -> dict:
-        info = {"backend": self.name, "numpy": np.__version__}
+        info = {"backend": self.name, "numpy": np.__version__, "malloc": keep_freed_memory()}
         try:
             from threadpoolctl import threadpool_info
 

@@ -18,7 +18,10 @@ from dlx import backends
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY",
               "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT", "DLX_BACKEND",
               # these two override OpenBLAS's own choice of kernels and cache blocking
-              "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+              "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+              # glibc's malloc parameters (see dlx.backends.host_allocator)
+              "DLX_HOST_MALLOC", "GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_",
+              "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX")
 SIMD_PREFIXES = ("sse", "ssse", "avx", "fma", "amx", "f16c", "neon", "asimd", "sve")
 
 
@@ -77,6 +80,7 @@ def machine_info(gpu: dict | None = None) -> dict:
         "platform": platform.platform(),
         "cpu": cpu_info(),
         "blas": numpy_info.get("blas"),
+        "malloc": numpy_info.get("malloc"),
         "gpu": gpu,
         "versions": versions(),
         "env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},

@@ -9,7 +9,9 @@ everything training needs at its peak - parameters, optimiser state, the batch, 
 kept for backward, temporaries and any buffers a framework caches between steps (dlx's NumPy
 buffers are charged to it). The child runs with glibc's mmap threshold fixed at 64 KiB, so
 freed large blocks go back to the system at once and the resident size follows live memory
-for both frameworks alike. For dlx columns the child also reports the peak of Python/NumPy
+for both frameworks alike (the NumPy backend leaves malloc settings in the environment
+alone, see :mod:`dlx.backends.host_allocator`; outside this measurement it keeps up to
+64 MiB of freed memory per malloc arena for the next step, memory this figure leaves out). For dlx columns the child also reports the peak of Python/NumPy
 allocations through ``tracemalloc`` over the same calls (NumPy registers its buffers there;
 PyTorch does not).
 

@@ -105,8 +105,19 @@ def header_text(result: dict) -> str:
             f"load average {cpu.get('load_average')}\n"
             f"SIMD: {' '.join(f for f in cpu['simd'] if f.startswith(WIDE_SIMD)) or 'n/a'}\n"
             f"BLAS: {blas_text}, threads {result['threads']} (PyTorch set to the same)\n"
+            f"malloc: {malloc_text(m.get('malloc'))}\n"
             f"GPU: {m['gpu']['device'] if m.get('gpu') else 'none'}; {versions}"
             + busy_warning(cpu))
+
+
+def malloc_text(malloc: dict | None) -> str:
+    """The host allocator's thresholds, which every column in the process shares."""
+    if not malloc:
+        return "not recorded"
+    if malloc.get("policy") == "dlx":
+        return (f"glibc {malloc['glibc']}, dlx's thresholds (mmap {malloc['mmap_threshold'] >> 20}"
+                f" MiB, trim {malloc['trim_threshold'] >> 20} MiB) for every column")
+    return f"the system's ({malloc.get('reason')})"
 
 
 def busy_warning(cpu: dict) -> str:

@@ -32,3 +32,14 @@ def _(tmp_path):
 def _(tmp_path):
     """`x ** Tensor(2)` (exponents are Python numbers)"""
     Tensor(np.ones(2)) ** Tensor(np.array(2.0))
+
+
+@case("host-malloc-env")
+def _(tmp_path):
+    """`DLX_HOST_MALLOC=jemalloc` when a NumPy backend is created"""
+    import unittest.mock
+
+    from dlx.backends.numpy_backend import NumpyBackend
+
+    with unittest.mock.patch.dict("os.environ", {"DLX_HOST_MALLOC": "jemalloc"}):
+        NumpyBackend()
