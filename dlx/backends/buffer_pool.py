@@ -1,10 +1,11 @@
 """Recycled host buffers for the short-lived workspaces of the NumPy convolution.
 
-A convolution builds its columns chunk by chunk (a few MiB each). glibc serves such
-requests from the top of its heap and hands that memory back to the OS as soon as more than
-twice the request is free there, so every chunk page-faults its fresh workspace in again:
+A convolution builds its columns chunk by chunk (a few MiB each). With glibc's start-up
+thresholds (``DLX_HOST_MALLOC=system``, see :mod:`dlx.backends.host_allocator`) such
+requests come from the top of the heap, which is handed back to the OS as soon as more than
+twice the request is free there, so every chunk page-faulted its fresh workspace in again:
 about 9,600 faults (37 MiB) per ResNet b32 step in the column copies alone. The pool keeps
-the buffers instead.
+the buffers instead, whatever the allocator does.
 
 An array it hands out is a view of a pooled byte buffer. NumPy makes every array derived
 from it (reshape, slice, transpose, ...) refer to that buffer as its ``base``, so the
