@@ -13,9 +13,9 @@ the same process does -- runs the same step at the faster speed.
 
 :func:`keep_freed_memory` sets both thresholds to the values glibc's own adaptation ends
 at (``M_MMAP_THRESHOLD`` 32 MiB, ``M_TRIM_THRESHOLD`` 64 MiB) once per process, when the
-NumPy backend is created. The cost: up to 64 MiB of freed memory per malloc arena stays
-with the process instead of going back to the kernel, and blocks up to 32 MiB come from the
-heap. It is skipped (and :func:`state` says why) where the C library is not glibc, where
+NumPy backend is created. The cost: up to 64 MiB of freed memory per malloc arena (glibc
+makes one per allocating thread, up to 8 per core) stays with the process instead of going
+back to the kernel, and blocks up to 32 MiB come from the heap. It is skipped (and :func:`state` says why) where the C library is not glibc, where
 the environment already sets malloc parameters (``MALLOC_*_`` variables or
 ``glibc.malloc`` tunables: the user's choice wins), and with ``DLX_HOST_MALLOC=system``.
 """
