@@ -60,7 +60,8 @@ def run_child(case_name: str, framework: str, allocator: str, threads: int) -> d
     env["DLX_HOST_MALLOC"] = allocator
     cmd = [sys.executable, __file__, "--child", framework, "--case", case_name,
            "--threads", str(threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env,
+                          timeout=600)
     if proc.returncode != 0:
         raise SystemExit(f"child {framework}/{allocator} failed:\n{proc.stderr}")
     return json.loads(proc.stdout)

@@ -16,19 +16,20 @@ builds them straight from the unpadded input. BLAS runs on one thread
 from __future__ import annotations
 
 import os
+
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 try:
     import numba
 except ImportError:
     raise SystemExit("this experiment needs numba and scipy: pip install numba scipy") from None
 
-from gil_handoff import per_call  # noqa: E402  (this folder's script)
+from gil_handoff import per_call  # this folder's script
 
-from dlx import backends  # noqa: E402
-from dlx.backends.conv_columns import PhaseRowColumns  # noqa: E402
+from dlx import backends
+from dlx.backends.conv_columns import PhaseRowColumns
 
 N, C, K, H = 3, 16, 32, 32  # one chunk
 FH = FW = 3

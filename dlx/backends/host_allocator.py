@@ -44,13 +44,12 @@ def _glibc():
     """The process's C library when it is glibc with ``mallopt``, else None."""
     try:
         libc = ctypes.CDLL(None)
-        version = libc.gnu_get_libc_version
-        libc.mallopt
+        version, mallopt = libc.gnu_get_libc_version, libc.mallopt
     except (OSError, AttributeError):
         return None
     version.restype = ctypes.c_char_p
-    libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    libc.mallopt.restype = ctypes.c_int
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
     return libc, version().decode()
 
 
