@@ -14,9 +14,7 @@ positions per sample are and moves arrays between NCHW and that order:
   (i % sh, j % sw) at the flat offset ``(i // sh)*Wq + j // sw``, and its cols row is ONE
   contiguous slice of OH*Wq values per (c, n): P = OH*Wq positions per sample, of which the
   last Wq - OW of every output row wrap into the next input row and are dropped (their
-  gradient is set to 0, so they add nothing to dW or dx). At stride 1 (padding below the
-  kernel width) consecutive rows share their pw columns of padding: Wq = W + pw, not
-  W + 2*pw. The copies of im2col and the adds
+  gradient is set to 0, so they add nothing to dW or dx). The copies of im2col and the adds
   of col2im then run over 1000-element runs instead of 32-element rows with a stride (3-4x
   faster at 32x32), the GEMM does (Wq - OW)/Wq more work (6% at 32x32 with padding 1), and
   the output and gradient transposes keep their OW-long rows contiguous.
@@ -115,12 +113,6 @@ class PhaseRowColumns(Im2colColumns):
         (fh, fw), (sh, sw), (ph, pw) = kernel, stride, padding
         _, h, w = self.sample_shape
         self.hq, self.wq = -(-(h + 2 * ph) // sh), -(-(w + 2 * pw) // sw)
-        if sw == 1 and pw < fw:
-            # one row's right padding and the next row's left padding can be the same pw
-            # zeros (no tap reads more than pw - 1 past a row's end, nor an output row
-            # outlast it): rows W + pw wide, so fewer wrapped positions (8x8 input, 3x3
-            # kernel, padding 1: 9 per output row instead of 10, 11% less GEMM work)
-            self.wq = w + pw
         self.positions = self.oh * self.wq
         # flat start of every kernel offset's run, and the phase it reads
         self.taps = [((i % sh) * sw + j % sw, (i // sh) * self.wq + j // sw)
