@@ -45,7 +45,7 @@ def _glibc():
     try:
         libc = ctypes.CDLL(None)
         version, mallopt = libc.gnu_get_libc_version, libc.mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: CDLL(None) on Windows
         return None
     version.restype = ctypes.c_char_p
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
