@@ -171,3 +171,19 @@ def test_header_names_a_blas_kernel_forced_by_the_environment():
     blas_line = next(line for line in report.header_text(result).splitlines()
                      if line.startswith("BLAS:"))
     assert blas_line.startswith("BLAS: openblas 0 x (forced by OPENBLAS_CORETYPE=Haswell)")
+
+
+def test_header_and_compare_name_the_malloc_thresholds_both_columns_share():
+    result = _result([_row("a", numpy=1.0)])
+    malloc_line = [line for line in report.header_text(result).splitlines()
+                   if line.startswith("malloc:")]
+    assert malloc_line == ["malloc: not recorded"]
+    result["machine"]["malloc"] = {"policy": "dlx", "glibc": "2.36",
+                                   "mmap_threshold": 32 << 20, "trim_threshold": 64 << 20}
+    assert ("malloc: glibc 2.36, dlx's thresholds (mmap 32 MiB, trim 64 MiB) for every column"
+            in report.header_text(result).splitlines())
+    other = _result([_row("a", numpy=1.0)])
+    other["machine"]["malloc"] = {"policy": "system", "reason": "DLX_HOST_MALLOC=system"}
+    assert ("malloc: the system's (DLX_HOST_MALLOC=system)"
+            in report.header_text(other).splitlines())
+    assert "note: malloc differs" in report.compare(result, other)

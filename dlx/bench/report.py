@@ -178,7 +178,7 @@ def compare(a: dict, b: dict, label_a: str = "A", label_b: str = "B") -> str:
     widths = [max(len(r[i]) for r in [header] + lines) for i in range(len(header))]
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + lines]
     for key, get in (("CPU", lambda m: m["cpu"]["model"]), ("BLAS", lambda m: m.get("blas")),
-                     ("versions", lambda m: m["versions"])):
+                     ("malloc", lambda m: m.get("malloc")), ("versions", lambda m: m["versions"])):
         if get(a["machine"]) != get(b["machine"]):
             out.append(f"note: {key} differs: {get(a['machine'])} -> {get(b['machine'])}")
     if only:
