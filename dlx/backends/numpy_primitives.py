@@ -158,9 +158,18 @@ def softmax_ce_fwd(z, t, ignore_index=-100, sample_weight=None):
     e = np.subtract(z, zmax)
     np.exp(e, out=e)
     lse = zmax[:, 0] + np.log(e.sum(axis=1))
+    rows = np.arange(m)
+    if _every_label_counts(t, k, ignore_index):  # the usual case, in a third fewer calls
+        row_loss = (lse - z[rows, t]).astype(z.dtype, copy=False)
+        if sample_weight is None:
+            scale = np.full(m, z.dtype.type(1) / z.dtype.type(m), dtype=z.dtype)
+        else:
+            scale = sample_weight.astype(z.dtype, copy=False)
+        return np.asarray(np.dot(row_loss, scale), dtype=z.dtype), \
+            lse.astype(z.dtype, copy=False), scale
     valid = t != ignore_index
     in_range = (t >= 0) & (t < k)
-    picked = z[np.arange(m), np.where(in_range, t, 0)]
+    picked = z[rows, np.where(in_range, t, 0)]
     row_loss = np.where(in_range | ~valid, lse - picked, np.nan).astype(z.dtype, copy=False)
     if sample_weight is None:
         scale = valid.astype(z.dtype) / z.dtype.type(max(int(valid.sum()), 1))
@@ -170,15 +179,24 @@ def softmax_ce_fwd(z, t, ignore_index=-100, sample_weight=None):
     return loss, lse.astype(z.dtype, copy=False), scale
 
 
+def _every_label_counts(t, k, ignore_index) -> bool:
+    """Every label is a class in [0, k) and none is ``ignore_index`` (no row to mask)."""
+    return t.size > 0 and 0 <= int(t.min()) and int(t.max()) < k and not (
+        0 <= ignore_index < k and bool((t == ignore_index).any()))
+
+
 def softmax_ce_bwd(z, lse, t, scale, gloss, ignore_index=-100):
     """dz = (exp(z - lse) - onehot(t)) * scale[:, None] * gloss; ignored rows are zero."""
     m, k = z.shape
-    in_range = (t >= 0) & (t < k)
     dz = np.subtract(z, lse[:, None])
     np.exp(dz, out=dz)
-    dz[np.arange(m), np.where(in_range, t, 0)] -= in_range
-    bad = ~in_range & (t != ignore_index)
-    if bad.any():
-        dz[bad] = np.nan
+    if _every_label_counts(t, k, ignore_index):
+        dz[np.arange(m), t] -= 1
+    else:
+        in_range = (t >= 0) & (t < k)
+        dz[np.arange(m), np.where(in_range, t, 0)] -= in_range
+        bad = ~in_range & (t != ignore_index)
+        if bad.any():
+            dz[bad] = np.nan
     dz *= (scale * gloss)[:, None]
     return dz
