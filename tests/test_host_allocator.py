@@ -87,7 +87,7 @@ def test_tunables_of_other_glibc_parts_leave_the_choice_to_dlx(monkeypatch):
 
 def test_without_glibc_nothing_is_set(monkeypatch):
     monkeypatch.setattr(host_allocator, "_glibc", lambda: None)
-    assert host_allocator._apply() == {"policy": "system", "reason": "the C library is not glibc"}
+    assert host_allocator._apply(None) == {"policy": "system", "reason": "the C library is not glibc"}
 
 
 def test_the_backend_reports_what_was_applied():

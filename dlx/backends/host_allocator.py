@@ -15,9 +15,10 @@ the same process does -- runs the same step at the faster speed.
 at (``M_MMAP_THRESHOLD`` 32 MiB, ``M_TRIM_THRESHOLD`` 64 MiB) once per process, when the
 NumPy backend is created. The cost: up to 64 MiB of freed memory per malloc arena (glibc
 makes one per allocating thread, up to 8 per core) stays with the process instead of going
-back to the kernel, and blocks up to 32 MiB come from the heap. It is skipped (and :func:`state` says why) where the C library is not glibc, where
-the environment already sets malloc parameters (``MALLOC_*_`` variables or
-``glibc.malloc`` tunables: the user's choice wins), and with ``DLX_HOST_MALLOC=system``.
+back to the kernel, and blocks up to 32 MiB come from the heap. It is skipped (and
+:func:`state` says why) where the C library is not glibc, where the environment already
+sets malloc parameters (``MALLOC_*_`` variables or ``glibc.malloc`` tunables: the user's
+choice wins), and with ``DLX_HOST_MALLOC=system``.
 """
 
 from __future__ import annotations
@@ -71,19 +72,20 @@ def _left_to_environment() -> str | None:
 def keep_freed_memory() -> dict:
     """Apply the thresholds once per process (see the module docstring); return :func:`state`.
     An unknown ``DLX_HOST_MALLOC`` raises ConfigError on every call."""
-    _left_to_environment()
+    reason = _left_to_environment()
     with _lock:
         if not _state:
-            _state.update(_apply())
+            _state.update(_apply(reason))
         return dict(_state)
 
 
-def _apply() -> dict:
+def _apply(reason: str | None) -> dict:
+    """Set the thresholds unless ``reason`` (the environment's say) or the C library
+    forbids it; return what was done."""
     found = _glibc()
     if found is None:
         return {"policy": "system", "reason": "the C library is not glibc"}
     libc, version = found
-    reason = _left_to_environment()
     if reason is not None:
         return {"policy": "system", "reason": reason, "glibc": version}
     if not (libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)

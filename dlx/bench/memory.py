@@ -11,9 +11,9 @@ buffers are charged to it). The child runs with glibc's mmap threshold fixed at 
 freed large blocks go back to the system at once and the resident size follows live memory
 for both frameworks alike (the NumPy backend leaves malloc settings in the environment
 alone, see :mod:`dlx.backends.host_allocator`; outside this measurement it keeps up to
-64 MiB of freed memory per malloc arena for the next step, memory this figure leaves out). For dlx columns the child also reports the peak of Python/NumPy
-allocations through ``tracemalloc`` over the same calls (NumPy registers its buffers there;
-PyTorch does not).
+64 MiB of freed memory per malloc arena for the next step, memory this figure leaves out).
+For dlx columns the child also reports the peak of Python/NumPy allocations through
+``tracemalloc`` over the same calls (NumPy registers its buffers there; PyTorch does not).
 
 Device (CuPy): the memory pool is emptied after a warm-up call, one call runs, and the
 pool's size then, minus the arrays alive before, is the step's high-water mark.
