@@ -187,3 +187,15 @@ def test_header_and_compare_name_the_malloc_thresholds_both_columns_share():
     assert ("malloc: the system's (DLX_HOST_MALLOC=system)"
             in report.header_text(other).splitlines())
     assert "note: malloc differs" in report.compare(result, other)
+
+
+def test_header_and_compare_name_the_blas_spin():
+    result = _result([_row("a", numpy=1.0)])
+    assert "BLAS spin: not recorded" in report.header_text(result).splitlines()
+    result["machine"]["blas_spin"] = {"policy": "dlx", "log2_cycles": 20}
+    assert ("BLAS spin: 2^20 cycles (dlx's setting, OPENBLAS_THREAD_TIMEOUT)"
+            in report.header_text(result).splitlines())
+    other = _result([_row("a", numpy=1.0)])
+    other["machine"]["blas_spin"] = {"policy": "system", "reason": "DLX_BLAS_SPIN=system"}
+    assert "BLAS spin: the system's (DLX_BLAS_SPIN=system)" in report.header_text(other)
+    assert "note: BLAS spin differs" in report.compare(result, other)

@@ -18,10 +18,14 @@ import contextlib
 import os
 from typing import Iterator
 
-from dlx.backends.base import Backend, as_pair, conv_output_size
-from dlx.backends.inputs import (default_dtype, get_default_dtype, resolve_float_dtype,
-                                 set_default_dtype)
-from dlx.errors import BackendUnavailableError, ConfigError
+from dlx.backends.blas_spin import shorten_spin
+
+shorten_spin()  # before NumPy loads, and with it OpenBLAS (see blas_spin)
+
+from dlx.backends.base import Backend, as_pair, conv_output_size  # noqa: E402
+from dlx.backends.inputs import (default_dtype, get_default_dtype,  # noqa: E402
+                                 resolve_float_dtype, set_default_dtype)
+from dlx.errors import BackendUnavailableError, ConfigError  # noqa: E402
 
 __all__ = ["Backend", "as_pair", "conv_output_size", "current", "get", "set_backend", "use",
            "backend_of", "available", "NAMES", "default_dtype", "get_default_dtype",

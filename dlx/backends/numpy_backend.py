@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlx.backends import blas_spin
 from dlx.backends import numpy_primitives as prim
 from dlx.backends import rnn_cells_numpy as rnn
 from dlx.backends.cpu_threads import blas_threads, map_parallel
@@ -26,6 +27,7 @@ class NumpyBackend(Backend):
     def __init__(self, seed: int = 0):
         super().__init__(seed)
         keep_freed_memory()  # glibc keeps freed arrays for the next step (host_allocator)
+        blas_spin.state()  # refuses an unknown DLX_BLAS_SPIN
 
     def get_rng_state(self) -> dict:
         return {"family": "numpy", "bit_generator": self.rng.bit_generator.state}
@@ -76,7 +78,8 @@ class NumpyBackend(Backend):
         return map_parallel(fn, chunks, cache_sized)
 
     def describe(self) -> dict:
-        info = {"backend": self.name, "numpy": np.__version__, "malloc": keep_freed_memory()}
+        info = {"backend": self.name, "numpy": np.__version__, "malloc": keep_freed_memory(),
+                "blas_spin": blas_spin.state()}
         try:
             from threadpoolctl import threadpool_info
 

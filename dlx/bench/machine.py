@@ -21,7 +21,9 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP
               "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
               # glibc's malloc parameters (see dlx.backends.host_allocator)
               "DLX_HOST_MALLOC", "GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_",
-              "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX")
+              "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX",
+              # OpenBLAS's idle spin (see dlx.backends.blas_spin)
+              "DLX_BLAS_SPIN")
 SIMD_PREFIXES = ("sse", "ssse", "avx", "fma", "amx", "f16c", "neon", "asimd", "sve")
 
 
@@ -81,6 +83,7 @@ def machine_info(gpu: dict | None = None) -> dict:
         "cpu": cpu_info(),
         "blas": numpy_info.get("blas"),
         "malloc": numpy_info.get("malloc"),
+        "blas_spin": numpy_info.get("blas_spin"),
         "gpu": gpu,
         "versions": versions(),
         "env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},

@@ -105,6 +105,7 @@ def header_text(result: dict) -> str:
             f"load average {cpu.get('load_average')}\n"
             f"SIMD: {' '.join(f for f in cpu['simd'] if f.startswith(WIDE_SIMD)) or 'n/a'}\n"
             f"BLAS: {blas_text}, threads {result['threads']} (PyTorch set to the same)\n"
+            f"BLAS spin: {spin_text(m.get('blas_spin'))}\n"
             f"malloc: {malloc_text(m.get('malloc'))}\n"
             f"GPU: {m['gpu']['device'] if m.get('gpu') else 'none'}; {versions}"
             + busy_warning(cpu))
@@ -118,6 +119,15 @@ def malloc_text(malloc: dict | None) -> str:
         return (f"glibc {malloc['glibc']}, dlx's thresholds (mmap {malloc['mmap_threshold'] >> 20}"
                 f" MiB, trim {malloc['trim_threshold'] >> 20} MiB) for every column")
     return f"the system's ({malloc.get('reason')})"
+
+
+def spin_text(spin: dict | None) -> str:
+    """How long OpenBLAS's idle helper threads spin after a threaded call."""
+    if not spin:
+        return "not recorded"
+    if spin.get("policy") == "dlx":
+        return f"2^{spin['log2_cycles']} cycles (dlx's setting, OPENBLAS_THREAD_TIMEOUT)"
+    return f"the system's ({spin.get('reason')})"
 
 
 def busy_warning(cpu: dict) -> str:
@@ -178,6 +188,7 @@ def compare(a: dict, b: dict, label_a: str = "A", label_b: str = "B") -> str:
     widths = [max(len(r[i]) for r in [header] + lines) for i in range(len(header))]
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + lines]
     for key, get in (("CPU", lambda m: m["cpu"]["model"]), ("BLAS", lambda m: m.get("blas")),
+                     ("BLAS spin", lambda m: m.get("blas_spin")),
                      ("malloc", lambda m: m.get("malloc")), ("versions", lambda m: m["versions"])):
         if get(a["machine"]) != get(b["machine"]):
             out.append(f"note: {key} differs: {get(a['machine'])} -> {get(b['machine'])}")

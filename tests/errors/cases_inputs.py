@@ -43,3 +43,14 @@ def _(tmp_path):
 
     with unittest.mock.patch.dict("os.environ", {"DLX_HOST_MALLOC": "jemalloc"}):
         NumpyBackend()
+
+
+@case("blas-spin-env")
+def _(tmp_path):
+    """`DLX_BLAS_SPIN=fast` when a NumPy backend is created"""
+    import unittest.mock
+
+    from dlx.backends.numpy_backend import NumpyBackend
+
+    with unittest.mock.patch.dict("os.environ", {"DLX_BLAS_SPIN": "fast"}):
+        NumpyBackend()
