@@ -8,13 +8,16 @@ thread holds it then, the caller sleeps until it is handed over. Part 1 times
 once (separate arrays), and prints the throughput of the pair against one thread (2.0 =
 perfect). Part 2 is the convolution's column copy of one 3-sample chunk (16 channels, 3x3
 taps, 32x34 phase rows): nine copies, one per tap, against one strided copy of all nine
-(what ``PhaseRowColumns.columns`` does), alone and on two threads.
+(what ``PhaseRowColumns.columns`` does), alone and on two threads. Part 3 is the fixed
+cost of handing work to a pool thread: a no-op through ``ThreadPoolExecutor`` submit and
+result, as ``cpu_threads.map_parallel`` hands each parallel region to its helper.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -81,6 +84,14 @@ def main() -> None:
         operands = [chunk_operands(rng) for _ in range(2)]
         alone, two = per_call(work, operands, 400)
         print(f"  {name:<22} {alone * 1e6:7.1f} / {two * 1e6:7.1f} us  x{2 * alone / two:.2f}")
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(int).result()
+        calls = 2000
+        start = time.perf_counter()
+        for _ in range(calls):
+            pool.submit(int).result()
+        trip = (time.perf_counter() - start) / calls
+    print(f"a no-op through a pool thread and back (submit + result): {trip * 1e6:.1f} us")
 
 
 if __name__ == "__main__":

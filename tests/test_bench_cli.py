@@ -197,5 +197,6 @@ def test_header_and_compare_name_the_blas_spin():
             in report.header_text(result).splitlines())
     other = _result([_row("a", numpy=1.0)])
     other["machine"]["blas_spin"] = {"policy": "system", "reason": "DLX_BLAS_SPIN=system"}
-    assert "BLAS spin: the system's (DLX_BLAS_SPIN=system)" in report.header_text(other)
+    assert "BLAS spin: the system's (DLX_BLAS_SPIN=system); with OpenBLAS's default" in \
+        report.header_text(other)
     assert "note: BLAS spin differs" in report.compare(result, other)

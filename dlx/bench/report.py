@@ -127,7 +127,8 @@ def spin_text(spin: dict | None) -> str:
         return "not recorded"
     if spin.get("policy") == "dlx":
         return f"2^{spin['log2_cycles']} cycles (dlx's setting, OPENBLAS_THREAD_TIMEOUT)"
-    return f"the system's ({spin.get('reason')})"
+    return (f"the system's ({spin.get('reason')}); with OpenBLAS's default of ~0.1 s its "
+            "helpers woken by a numpy block still spin through the next column's block")
 
 
 def busy_warning(cpu: dict) -> str:

@@ -8,7 +8,10 @@ ratio between two medians is taken pair by pair in one run. Each timed call is f
 The columns alternate in blocks of calls (about ``block_time`` seconds each) rather than call
 by call, and the first call of every block of cheap calls is not counted: thread pools of different
 libraries (OpenBLAS, PyTorch's OpenMP) spin for a while after their last task, and a
-block-switch must not charge that spinning to the next library.
+block-switch must not charge that spinning to the next library. OpenBLAS's default spin
+(~0.1 s) outlasts a whole block: dlx shortens it when it can (``BLAS spin:`` line of the
+header, :mod:`dlx.backends.blas_spin`); without that, a threaded NumPy block slows the
+PyTorch block after it (2-thread GEMM row: 24-28 ms against 12-15 ms).
 """
 
 from __future__ import annotations
