@@ -136,12 +136,19 @@ class Backend(ABC):
         """Facts about the device for `dlx info` and benchmark reports."""
         return {"backend": self.name}
 
-    def conv_columns(self, x_shape, kernel, stride, padding):
-        """The column layout a convolution of this geometry uses (see
+    def conv_columns(self, x_shape, kernel, stride, padding, dtype=None):
+        """The layout a convolution of this geometry and dtype runs through (see
         :mod:`dlx.backends.conv_columns`): the im2col/col2im primitives by default."""
         from dlx.backends.conv_columns import Im2colColumns
 
-        return Im2colColumns(self, x_shape, kernel, stride, padding)
+        dtype = self.default_dtype if dtype is None else dtype
+        return Im2colColumns(self, x_shape, kernel, stride, padding, dtype)
+
+    def batch_norm_kernels(self, x):
+        """An object with fused ``forward``/``backward`` for batch-normalising ``x`` (see
+        :class:`~dlx.backends.batch_norm_kernels.CompiledBatchNorm`), or None: the array
+        module's code in :mod:`dlx.functional.normalization` then runs."""
+        return None
 
     # -- the three hot primitives (see module docstring) -------------------------------------
     @abstractmethod

@@ -28,6 +28,7 @@ import numpy as np
 
 from dlx.backends.base import conv_output_size
 from dlx.backends.buffer_pool import BufferPool
+from dlx.backends.cpu_threads import SPLIT_MIN_BYTES
 
 #: the phase-row workspaces: phases, columns, gradient rows and GEMM results of a chunk
 _workspace = BufferPool()
@@ -36,9 +37,10 @@ _workspace = BufferPool()
 class Im2colColumns:
     """P = OH*OW columns per sample, built by ``backend.im2col`` (contract in base)."""
 
-    def __init__(self, backend, x_shape, kernel, stride, padding):
+    def __init__(self, backend, x_shape, kernel, stride, padding, dtype=np.float32):
         self.backend, self.xp = backend, backend.xp
         self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.itemsize = np.dtype(dtype).itemsize
         self.sample_shape = tuple(x_shape[1:])
         _, h, w = self.sample_shape
         self.oh = conv_output_size(h, kernel[0], stride[0], padding[0])
@@ -52,6 +54,29 @@ class Im2colColumns:
     def release(self) -> None:
         """Called after each pass over a convolution's chunks: free the workspaces no array
         uses any more (none here: the primitives allocate their own)."""
+
+    def plan_chunks(self, n: int, backend):
+        """[(n0, n1)] of the batch, and whether their columns fit the backend's chunk budget
+        ``conv_chunk_bytes`` (only a single sample can exceed it). The chunks are as few as
+        the budget allows, all of one size but the last (one workspace size per worker); with
+        parallel workers and at least ``SPLIT_MIN_BYTES`` of columns, their count is aimed
+        at a multiple of the workers, so that no worker waits for another's last chunk (3
+        chunks on 2 threads take as long as 4)."""
+        per_sample = self.sample_bytes(self.itemsize)
+        budget = backend.conv_chunk_bytes
+        count = -(-n // max(1, min(n, budget // max(per_sample, 1))))
+        workers = backend.parallel_workers()
+        if workers > 1 and n * per_sample >= SPLIT_MIN_BYTES:
+            count = min(n, -(-count // workers) * workers)
+        size = -(-n // count)
+        return [(n0, min(n0 + size, n)) for n0 in range(0, n, size)], per_sample <= budget
+
+    def forward(self, x, w, bias, out, keep: bool = False):
+        """out (n, K, OH, OW) = the chunk's convolution: Zc = W_row @ cols, in NCHW order,
+        plus ``bias``; returns the columns when ``keep`` (for backward), else None."""
+        cols = self.columns(x)
+        self.output(self.matmul(w.reshape(w.shape[0], -1), cols), bias, out)
+        return cols if keep else None
 
     def matmul(self, a, b):
         """a @ b (the chunk's GEMMs; a layout may supply the result's buffer)."""
@@ -108,8 +133,8 @@ class PhaseRowColumns(Im2colColumns):
     """P = OH*Wq columns per sample, copied as contiguous runs of the stride phases of the
     padded input (see the module docstring); NumPy arrays only."""
 
-    def __init__(self, backend, x_shape, kernel, stride, padding):
-        super().__init__(backend, x_shape, kernel, stride, padding)
+    def __init__(self, backend, x_shape, kernel, stride, padding, dtype=np.float32):
+        super().__init__(backend, x_shape, kernel, stride, padding, dtype)
         (fh, fw), (sh, sw), (ph, pw) = kernel, stride, padding
         _, h, w = self.sample_shape
         self.hq, self.wq = -(-(h + 2 * ph) // sh), -(-(w + 2 * pw) // sw)
@@ -204,7 +229,7 @@ class PhaseRowColumns(Im2colColumns):
             return super().gradients(w, gz, dx_out, x, cols)
         k, c = w.shape[:2]
         adjoint = PhaseRowColumns(self.backend, gz.shape, self.kernel, (1, 1),
-                                  (fh - 1 - ph, fw - 1 - pw))
+                                  (fh - 1 - ph, fw - 1 - pw), gz.dtype)
         gcols = adjoint.columns(gz)  # (K*fh*fw, n*P'), taps of the flipped kernel
         w_adj = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, -1)
         adjoint.output(self.matmul(w_adj, gcols), None, dx_out)

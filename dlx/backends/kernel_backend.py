@@ -100,6 +100,21 @@ class KernelBackend(RnnCellKernels, Backend):
     def _function(self, module: str, name: str):
         """Entry point ``name`` of ``kernels/<module>.cu``, callable as ``f(grid, block, args)``."""
 
+    def conv_columns(self, x_shape, kernel, stride, padding, dtype=None):
+        """Every convolution through the im2col/col2im kernels: the emulated backend too
+        (which is a NumPy backend otherwise), so that CI runs the GPU's convolution path."""
+        return Backend.conv_columns(self, x_shape, kernel, stride, padding, dtype)
+
+    def batch_norm_kernels(self, x):
+        """None: batch norm runs on the array module (the emulated backend is a NumPy
+        backend otherwise, whose compiled CPU kernels must not stand in for the GPU's)."""
+        return None
+
+    def kernels_state(self) -> dict:
+        """Convolutions run through the im2col/col2im kernels of ``kernels/im2col.cu``, batch
+        norm through the array module."""
+        return {"engine": "cuda kernels (im2col)"}
+
     def device_limits(self) -> lc.DeviceLimits:
         """The properties launch configurations are computed from (the GPU's, or the
         emulated device's)."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlx.backends import blas_spin
+from dlx.backends import blas_spin, cpu_kernels
+from dlx.backends.batch_norm_kernels import CompiledBatchNorm
 from dlx.backends import numpy_primitives as prim
 from dlx.backends import rnn_cells_numpy as rnn
 from dlx.backends.cpu_threads import blas_threads, map_parallel
 from dlx.backends.base import Backend
 from dlx.backends.conv_columns import PhaseRowColumns
+from dlx.backends.direct_conv import DirectConv
 from dlx.backends.host_allocator import keep_freed_memory
 from dlx.backends.inputs import host_array, is_cupy_array
 
@@ -28,6 +30,7 @@ class NumpyBackend(Backend):
         super().__init__(seed)
         keep_freed_memory()  # glibc keeps freed arrays for the next step (host_allocator)
         blas_spin.state()  # refuses an unknown DLX_BLAS_SPIN
+        cpu_kernels.policy()  # refuses an unknown DLX_CPU_KERNELS
 
     def get_rng_state(self) -> dict:
         return {"family": "numpy", "bit_generator": self.rng.bit_generator.state}
@@ -79,7 +82,7 @@ class NumpyBackend(Backend):
 
     def describe(self) -> dict:
         info = {"backend": self.name, "numpy": np.__version__, "malloc": keep_freed_memory(),
-                "blas_spin": blas_spin.state()}
+                "blas_spin": blas_spin.state(), "cpu_kernels": self.kernels_state()}
         try:
             from threadpoolctl import threadpool_info
 
@@ -91,12 +94,28 @@ class NumpyBackend(Backend):
             info["blas"] = "unknown (install threadpoolctl to report it)"
         return info
 
-    def conv_columns(self, x_shape, kernel, stride, padding):
-        """Contiguous runs of the stride phases when every phase is read (the kernel is at
-        least the stride), else im2col (see :mod:`dlx.backends.conv_columns`)."""
+    def kernels_state(self) -> dict:
+        """What float32 convolutions and batch norms run on (:mod:`dlx.backends.cpu_kernels`)."""
+        return cpu_kernels.state()
+
+    def batch_norm_kernels(self, x):
+        """The compiled kernels for C-contiguous float32 images where they build
+        (``DLX_CPU_KERNELS``); dense input and float64 use the NumPy code."""
+        if x.ndim == 4 and x.flags.c_contiguous and cpu_kernels.engine(x.dtype) == "native":
+            return CompiledBatchNorm(self)
+        return None
+
+    def conv_columns(self, x_shape, kernel, stride, padding, dtype=None):
+        """float32: the compiled direct convolution where it builds (``DLX_CPU_KERNELS``, see
+        :mod:`dlx.backends.direct_conv`). Otherwise columns: contiguous runs of the stride
+        phases when every phase is read (the kernel is at least the stride), else im2col
+        (see :mod:`dlx.backends.conv_columns`)."""
+        dtype = self.default_dtype if dtype is None else np.dtype(dtype)
+        if cpu_kernels.engine(dtype) == "native":
+            return DirectConv(x_shape, kernel, stride, padding)
         if kernel[0] >= stride[0] and kernel[1] >= stride[1]:
-            return PhaseRowColumns(self, x_shape, kernel, stride, padding)
-        return super().conv_columns(x_shape, kernel, stride, padding)
+            return PhaseRowColumns(self, x_shape, kernel, stride, padding, dtype)
+        return super().conv_columns(x_shape, kernel, stride, padding, dtype)
 
     im2col = staticmethod(prim.im2col)
     col2im = staticmethod(prim.col2im)

@@ -66,42 +66,23 @@ def check_window(name, x_shape, kernel, stride, padding) -> tuple[int, int]:
     return oh, ow
 
 
-#: below this many bytes of columns in the whole batch, a convolution is not split for
-#: parallel workers (the threads' start-up would cost more than they save)
-SPLIT_MIN_BYTES = 256 << 10
-
-
 class Conv2d(Function):
     """Z = conv(x, W) + b; see the module docstring for the formulas.
 
-    The columns come from the backend's layout (:meth:`Backend.conv_columns`, see
-    :mod:`dlx.backends.conv_columns`). The batch is processed in chunks whose column matrix
-    fits ``backend.conv_chunk_bytes`` (cache-sized on the CPU, unlimited on a GPU). With
-    several chunks the columns are not kept for backward but rebuilt from x there: the peak
-    memory of a convolution is then one chunk's columns instead of the whole batch's (5x
-    less for LeNet-5 at batch 256), and the cache-sized GEMMs are no slower than one big
-    one; ``backend.map_chunks`` may run the chunks on parallel threads (the NumPy backend
-    does, with single-threaded BLAS).
+    How the work is done is the layout's business (:meth:`Backend.conv_columns`): a column
+    layout (:mod:`dlx.backends.conv_columns`) or, for float32 on the NumPy backend, the
+    compiled direct convolution (:mod:`dlx.backends.direct_conv`). The layout splits the
+    batch into chunks (``plan_chunks``): for the columns, chunks whose column matrix fits
+    ``backend.conv_chunk_bytes`` (cache-sized on the CPU, unlimited on a GPU). With several
+    chunks the columns are not kept for backward but rebuilt from x there: the peak memory
+    of a convolution is then one chunk's columns instead of the whole batch's (5x less for
+    LeNet-5 at batch 256), and the cache-sized GEMMs are no slower than one big one;
+    ``backend.map_chunks`` may run the chunks on parallel threads (the NumPy backend does,
+    with single-threaded BLAS).
     """
 
     def __init__(self, stride, padding):
         self.stride, self.padding = stride, padding
-
-    def _chunks(self, n):
-        """[(n0, n1)] of the batch, and whether their columns fit the chunk budget (only a
-        single sample can exceed it). The chunks are as few as the budget allows, all of
-        one size but the last (one workspace size per worker); with parallel workers and at
-        least ``SPLIT_MIN_BYTES`` of columns, their count is aimed at a multiple of the
-        workers, so that no worker waits for another's last chunk (3 chunks on 2 threads
-        take as long as 4)."""
-        per_sample = self.layout.sample_bytes(self.itemsize)
-        budget = self.backend.conv_chunk_bytes
-        count = -(-n // max(1, min(n, budget // max(per_sample, 1))))
-        workers = self.backend.parallel_workers()
-        if workers > 1 and n * per_sample >= SPLIT_MIN_BYTES:
-            count = min(n, -(-count // workers) * workers)
-        size = -(-n // count)
-        return [(n0, min(n0 + size, n)) for n0 in range(0, n, size)], per_sample <= budget
 
     def forward(self, x, w, b=None):
         xp = self.xp
@@ -112,20 +93,18 @@ class Conv2d(Function):
             raise ShapeError(f"conv2d: input has {x.shape[1]} channels but the weight "
                              f"{tuple(w.shape)} expects {c}")
         self.layout = self.backend.conv_columns(x.shape, self.kernel, self.stride,
-                                                self.padding)
-        self.itemsize = x.dtype.itemsize
-        self.w, self.w_row = w, w.reshape(k, -1)
+                                                self.padding, x.dtype)
+        x, self.w = xp.ascontiguousarray(x), xp.ascontiguousarray(w)
         z = xp.empty((x.shape[0], k, oh, ow), dtype=x.dtype)
-        chunks, small = self._chunks(x.shape[0])
+        chunks, cache_sized = self.layout.plan_chunks(x.shape[0], self.backend)
+        keep = len(chunks) == 1
 
         def forward_chunk(chunk):
             n0, n1 = chunk
-            cols = self.layout.columns(x[n0:n1])
-            self.layout.output(self.layout.matmul(self.w_row, cols), b, z[n0:n1])
-            return cols if len(chunks) == 1 else None
+            return self.layout.forward(x[n0:n1], self.w, b, z[n0:n1], keep)
 
-        # one chunk: keep its columns for backward; several: keep x and rebuild them
-        self.cols = self.backend.map_chunks(forward_chunk, chunks, small)[0]
+        # one chunk: a column layout keeps its columns for backward; else keep x
+        self.cols = self.backend.map_chunks(forward_chunk, chunks, cache_sized)[0]
         self.layout.release()
         self.x = x if self.cols is None else None
         self.x_shape, self.has_bias = x.shape, b is not None
@@ -133,6 +112,7 @@ class Conv2d(Function):
 
     def backward(self, gz):
         xp = self.xp
+        gz = xp.ascontiguousarray(gz)
         gx = xp.empty(self.x_shape, dtype=gz.dtype) if self.needs_grad[0] else None
 
         def backward_chunk(chunk):  # this chunk's dW, (C*fh*fw, K); its dx into gx
@@ -141,12 +121,13 @@ class Conv2d(Function):
                                          x=None if self.x is None else self.x[n0:n1],
                                          cols=self.cols)
 
-        partial = self.backend.map_chunks(backward_chunk, *self._chunks(self.x_shape[0]))
+        partial = self.backend.map_chunks(backward_chunk,
+                                          *self.layout.plan_chunks(self.x_shape[0], self.backend))
         self.layout.release()
         gw = partial[0]
         for more in partial[1:]:  # summed in chunk order: the same bits on every run
             gw += more
-        gw = gw.T.reshape(self.w_row.shape[0], self.x_shape[1], *self.kernel)
+        gw = gw.T.reshape(self.w.shape)
         if self.has_bias:
             return gx, gw, gz.sum(axis=(0, 2, 3))
         return gx, gw

@@ -11,6 +11,9 @@ Backward, with N values per feature and g = dy * gamma:
     dgamma = sum(dy * xhat),  dbeta = sum(dy)
 Evaluation (fixed statistics, e.g. the running averages): the same affine map with mu and
 var given, so dx = dy * gamma / sqrt(var + eps).
+
+A backend may supply fused kernels for these formulas (``backend.batch_norm_kernels``: the
+NumPy backend's compiled ones for float32 images, :mod:`dlx.backends.batch_norm_kernels`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ class BatchNorm(Function):
 
     def forward(self, x, gamma, beta):
         xp = self.xp
+        self.kernels = self.backend.batch_norm_kernels(x)
+        if self.kernels is not None:
+            y, self.mean, self.var, self.inv_std = self.kernels.forward(
+                x, gamma, beta, self.eps, None if self.batch_stats else self.mean, self.var)
+            self.x, self.gamma = x, gamma
+            return y
         v, self.shape, self.dot = _per_feature(x)
         self.count = v.size // x.shape[1]
         if self.batch_stats:
@@ -64,6 +73,9 @@ class BatchNorm(Function):
         return y.reshape(x.shape)
 
     def backward(self, gy):
+        if self.kernels is not None:
+            return self.kernels.backward(self.x, gy, self.gamma, self.mean, self.inv_std,
+                                         self.batch_stats, self.needs_grad[0])
         xp, xhat, shape = self.xp, self.xhat, self.shape
         g = gy.reshape(xhat.shape)
         dbeta = _feature_sum(g)

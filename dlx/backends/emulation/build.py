@@ -11,24 +11,22 @@ Steps for ``<name>.cu``:
    ``-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -g`` for a sanitised build).
 
 The library is cached by the SHA-256 of everything that goes into it (preprocessed kernel,
-shim, runtime, flags, compiler version) under ``$DLX_CACHE_DIR`` (default
-``$XDG_CACHE_HOME/dlx`` or ``~/.cache/dlx``) ``/emulation/<name>-<hash>/``. A build happens
-in a private temporary directory that is renamed into place, so concurrent processes never
-see a half-written library.
+shim, runtime, flags, compiler version) under ``<cache>/emulation/<name>-<hash>/`` (see
+:mod:`dlx.backends.host_compiler`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from dlx.backends.emulation.signature import Param, parse_entry_points
+from dlx.backends.host_compiler import (BuildError, cache_root, compile_into, compiler_version,
+                                        find_compiler, run)
+
+__all__ = ["Build", "BuildError", "build", "cache_root", "find_compiler"]
 
 #: calls that make threads wait for each other (the file's threads then run as fibers)
 _SYNCHRONISING = re.compile(r"\b(__syncthreads|__syncwarp|__shfl\w*_sync|__ballot_sync|"
@@ -43,10 +41,6 @@ SANITIZE_FLAGS = ("-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=
                   "-fno-omit-frame-pointer", "-g")
 
 
-class BuildError(RuntimeError):
-    """The host compiler rejected a kernel file; the message carries its output."""
-
-
 @dataclass(frozen=True)
 class Build:
     """A compiled kernel library and what the emulator needs to know to launch it."""
@@ -56,30 +50,12 @@ class Build:
     cooperative: bool
 
 
-def find_compiler() -> str | None:
-    """``$CXX`` if set, else the first of g++, c++, clang++ on PATH (None when none is)."""
-    if os.environ.get("CXX"):
-        return shutil.which(os.environ["CXX"])
-    for name in ("g++", "c++", "clang++"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def cache_root() -> Path:
-    """The directory dlx caches build artefacts in (outside the source tree)."""
-    if os.environ.get("DLX_CACHE_DIR"):
-        return Path(os.environ["DLX_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dlx"
-
-
 def build(cu_file: Path, compiler: str, *, sanitize: bool = False) -> Build:
     """Compile ``cu_file`` (cached); raises :class:`BuildError` with the compiler's output."""
     cu_file = Path(cu_file).resolve()
-    preprocessed = _run([compiler, "-E", "-P", "-x", "c++", "-std=c++17",
-                         "-I", str(cu_file.parent), str(cu_file)], cu_file)
+    what = f"the CPU emulation of {cu_file.name}"
+    preprocessed = run([compiler, "-E", "-P", "-x", "c++", "-std=c++17",
+                        "-I", str(cu_file.parent), str(cu_file)], what)
     signatures = parse_entry_points(preprocessed)
     if not signatures:
         raise BuildError(f"{cu_file} defines no extern \"C\" __global__ entry point")
@@ -87,14 +63,16 @@ def build(cu_file: Path, compiler: str, *, sanitize: bool = False) -> Build:
     stubs = _stubs(cu_file, signatures, cooperative)
     flags = FLAGS + (SANITIZE_FLAGS if sanitize else ())
     digest = hashlib.sha256()
-    for part in (preprocessed, stubs, " ".join(flags), _compiler_version(compiler),
+    for part in (preprocessed, stubs, " ".join(flags), compiler_version(compiler),
                  (SHIM_DIR / "cuda_shim.h").read_text(),
                  (SHIM_DIR / "emu_runtime.hpp").read_text()):
         digest.update(part.encode() + b"\0")
     target = cache_root() / "emulation" / f"{cu_file.stem}-{digest.hexdigest()[:20]}"
-    library = target / f"{cu_file.stem}.so"
-    if not library.is_file():
-        _compile_into(target, library.name, stubs, compiler, flags, cu_file)
+    library = compile_into(
+        target, f"{cu_file.stem}.so",
+        lambda staging: [compiler, *flags, "-I", str(SHIM_DIR), "-I", str(cu_file.parent), "-o",
+                         str(staging / f"{cu_file.stem}.so"), str(staging / "stubs.cpp")],
+        what, generated={"stubs.cpp": stubs})
     return Build(library=library, signatures=signatures, cooperative=cooperative)
 
 
@@ -106,38 +84,3 @@ def _stubs(cu_file: Path, signatures: dict, cooperative: bool) -> str:
         lines.append(f'extern "C" int dlx_launch_{name}(const long long* cfg, void** args) '
                      f"{{ return dlx_emu::launch({name}, cfg, args, {flag}); }}")
     return "\n".join(lines) + "\n"
-
-
-def _compile_into(target: Path, lib_name: str, stubs: str, compiler: str, flags: tuple,
-                  cu_file: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        (staging / "stubs.cpp").write_text(stubs)
-        _run([compiler, *flags, "-I", str(SHIM_DIR), "-I", str(cu_file.parent),
-              "-o", str(staging / lib_name), str(staging / "stubs.cpp")], cu_file)
-        try:
-            os.rename(staging, target)
-        except OSError:  # another process finished the same build first
-            if not (target / lib_name).is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _run(cmd: list[str], cu_file: Path) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BuildError(f"building the CPU emulation of {cu_file.name} failed:\n"
-                         f"$ {' '.join(cmd)}\n{proc.stderr.strip()}")
-    return proc.stdout
-
-
-_versions: dict[str, str] = {}
-
-
-def _compiler_version(compiler: str) -> str:
-    if compiler not in _versions:
-        _versions[compiler] = subprocess.run([compiler, "--version"], capture_output=True,
-                                             text=True).stdout
-    return _versions[compiler]

@@ -1,0 +1,150 @@
+"""The NumPy backend's compiled CPU kernels: ``kernels/*.cpp`` built for this CPU.
+
+Two hot paths of a float32 training step on the NumPy backend run compiled C++ when the
+machine has a C++ compiler: the convolution (``kernels/direct_conv.cpp``, used through
+:mod:`dlx.backends.direct_conv`) and batch normalisation of images
+(``kernels/batch_norm.cpp``, through :mod:`dlx.backends.batch_norm_kernels`). Both sources
+are compiled into one library, once per machine (``-O3 -march=native``, a few seconds), and
+cached (:mod:`dlx.backends.host_compiler`). ctypes releases the GIL for each call, so dlx's
+chunk threads (:mod:`dlx.backends.cpu_threads`) run one call each on their part of the work.
+float64 (gradient checks, references) and machines without a compiler use the NumPy code.
+
+``DLX_CPU_KERNELS`` chooses: ``auto`` (the default: compiled when it builds, else NumPy,
+with the reason in ``backend.describe()["cpu_kernels"]``), ``native`` (compiled, or a
+:class:`~dlx.errors.BackendUnavailableError` that says why not) or ``numpy`` (never).
+
+Results agree with the NumPy code to float32 rounding, not bit for bit (other summation
+orders; FMA contraction), and depend on the CPU's vector width (AVX-512: 16 lanes, AVX: 8).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from dlx.backends import kernel_sources
+from dlx.backends.host_compiler import (BuildError, cache_root, compile_into, compiler_version,
+                                        find_compiler)
+
+ENV = "DLX_CPU_KERNELS"
+POLICIES = ("auto", "native", "numpy")
+SOURCES = ("direct_conv.cpp", "batch_norm.cpp")
+HEADER = "cpu_common.hpp"
+FLAGS = ("-std=c++17", "-O3", "-march=native", "-ffp-contract=fast", "-fopenmp", "-fPIC",
+         "-shared", "-Wall", "-Wextra")
+SANITIZE_FLAGS = ("-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                  "-fno-omit-frame-pointer", "-g")
+_lock = threading.Lock()
+_loaded: dict[bool, object] = {}  # sanitize -> ctypes library or the BuildError/OSError
+
+
+def policy() -> str:
+    """``DLX_CPU_CONV`` (``auto`` when unset); an unknown value is a ConfigError."""
+    from dlx.errors import ConfigError
+
+    value = os.environ.get(ENV, "").strip().lower() or "auto"
+    if value not in POLICIES:
+        raise ConfigError(f"environment variable {ENV}={os.environ[ENV]!r}: expected one of "
+                          f"{', '.join(POLICIES)}")
+    return value
+
+
+def build(compiler: str | None = None, *, sanitize: bool = False) -> Path:
+    """Compile ``kernels/*.cpp`` into one library for this CPU (cached); its path.
+
+    The cache key covers the source, the flags, the compiler's version and what
+    ``-march=native`` means on this machine (so a cache shared between machines never hands
+    one CPU's build to another)."""
+    compiler = compiler or find_compiler()
+    if compiler is None:
+        raise BuildError("no C++ compiler was found (set $CXX or install g++ / clang++)")
+    directory = kernel_sources.kernel_dir()
+    sources = [directory / name for name in SOURCES]
+    flags = FLAGS + (SANITIZE_FLAGS if sanitize else ())
+    native = subprocess.run([compiler, "-march=native", "-###", "-E", "-x", "c++", os.devnull],
+                            capture_output=True, text=True).stderr
+    digest = hashlib.sha256()
+    for part in ([p.read_text() for p in sources] + [(directory / HEADER).read_text(),
+                 " ".join(flags), compiler_version(compiler), native]):
+        digest.update(part.encode() + b"\0")
+    target = cache_root() / "cpu_kernels" / f"cpu_kernels-{digest.hexdigest()[:20]}"
+    return compile_into(target, "cpu_kernels.so",
+                        lambda staging: [compiler, *flags, "-o", str(staging / "cpu_kernels.so"),
+                                         *map(str, sources)],
+                        f"the compiled CPU kernels ({', '.join(SOURCES)})")
+
+
+def library(sanitize: bool = False):
+    """The loaded library (built on first use, once per process); raises the build's error."""
+    with _lock:
+        if sanitize not in _loaded:
+            try:
+                lib = ctypes.CDLL(str(build(sanitize=sanitize)))
+            except (BuildError, OSError, FileNotFoundError) as exc:
+                _loaded[sanitize] = exc
+            else:
+                _declare(lib)
+                _loaded[sanitize] = lib
+        loaded = _loaded[sanitize]
+    if isinstance(loaded, Exception):
+        raise loaded
+    return loaded
+
+
+def _declare(lib) -> None:
+    """The entry points' argument types (pointers, int64 ranges, flags)."""
+    p, c_int = ctypes.c_void_p, ctypes.c_int
+    for name, args in (("dlx_conv2d_forward_f32", [p] * 5 + [c_int]),
+                       ("dlx_conv2d_backward_f32", [p] * 6 + [c_int]),
+                       ("dlx_batch_norm_forward_f32", [p] * 8 + [c_int, ctypes.c_float, c_int]),
+                       ("dlx_batch_norm_backward_f32", [p] * 9 + [c_int, c_int]),
+                       ("dlx_cpu_vector_width", []), ("dlx_cpu_openmp", [])):
+        getattr(lib, name).argtypes = args
+        getattr(lib, name).restype = c_int
+
+
+def engine(dtype) -> str:
+    """``"native"`` when float work of ``dtype`` runs compiled, else ``"numpy"``."""
+    chosen = policy()
+    if chosen == "numpy" or np.dtype(dtype) != np.float32:
+        return "numpy"
+    try:
+        library()
+    except (BuildError, OSError) as exc:
+        if chosen == "native":
+            from dlx.errors import BackendUnavailableError
+
+            raise BackendUnavailableError(f"{ENV}=native, but the compiled CPU kernels are "
+                                          f"unavailable: {exc}") from exc
+        return "numpy"
+    return "native"
+
+
+def state() -> dict:
+    """What float32 convolutions and batch norms run on, and why (``describe()``, bench)."""
+    chosen = policy()
+    if chosen == "numpy":
+        return {"policy": chosen, "engine": "numpy", "reason": f"{ENV}=numpy"}
+    try:
+        lib = library()
+    except (BuildError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        return {"policy": chosen, "engine": "numpy", "reason": first_line}
+    return {"policy": chosen, "engine": "native", "vector_width": lib.dlx_cpu_vector_width(),
+            "library": lib._name}
+
+
+def check(status: int, what: str) -> None:
+    """Raise for an entry point's non-zero status: 2 is out of memory, others are dlx bugs
+    (the Python side validates every shape before calling)."""
+    if status == 2:
+        raise MemoryError(f"the compiled {what} could not allocate its workspace")
+    if status != 0:
+        raise RuntimeError(f"the compiled {what} refused its arguments (status {status}); "
+                           "this is a bug in dlx")
