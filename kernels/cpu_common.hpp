@@ -38,10 +38,20 @@ inline float lane_sum(vf v) {
 
 // body(i0, i1, t) on each of `threads` threads t, over contiguous parts [i0, i1) of [0, n)
 // (part t is always the same range, so per-thread partial results combine in a fixed order).
-// Returns 0, or 2 when a thread ran out of memory. Without OpenMP: one part, this thread.
+// Returns 0, or 2 when a thread ran out of memory. One thread (or no OpenMP): one part on
+// this thread, outside any OpenMP region -- which is what keeps a forked child, whose
+// libgomp cannot use the parent's threads, from hanging (dlx asks for 1 thread there).
 template <typename Body>
 int parallel_parts(i64 n, int threads, Body body) {
     threads = static_cast<int>(std::max<i64>(1, std::min<i64>(threads, n)));
+    if (threads == 1) {
+        try {
+            body(0, n, 0);
+        } catch (const std::bad_alloc&) {
+            return 2;
+        }
+        return 0;
+    }
     int status = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)

@@ -104,3 +104,10 @@ def float64_default():
 
     with dlx.default_dtype("float64"):
         yield
+
+
+@pytest.fixture
+def numpy_columns(monkeypatch):
+    """float32 convolutions and batch norms on the NumPy backend take the NumPy code (the
+    column layouts), not the compiled CPU kernels (``DLX_CPU_KERNELS=numpy``)."""
+    monkeypatch.setenv("DLX_CPU_KERNELS", "numpy")

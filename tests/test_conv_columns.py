@@ -125,7 +125,7 @@ def test_pool_release_frees_only_the_buffers_nothing_uses():
     assert not np.shares_memory(kept, pool.empty((8,), np.float32))
 
 
-def test_a_chunked_convolution_leaves_no_free_workspace_behind(rng, monkeypatch):
+def test_a_chunked_convolution_leaves_no_free_workspace_behind(rng, monkeypatch, numpy_columns):
     backend = dlx.backends.get("numpy")
     monkeypatch.setattr(backend, "conv_chunk_bytes", 64 << 10)  # several chunks
     x = dlx.Tensor(rng.normal(size=(16, 8, 32, 32)).astype(np.float32), requires_grad=True)

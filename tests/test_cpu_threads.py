@@ -61,7 +61,8 @@ def test_a_lone_chunk_keeps_blas_on_one_thread_only_when_cache_sized(cache_sized
     assert inside == [(threading.current_thread().name, threads_inside)]
 
 
-def test_conv_chunks_are_cache_sized_unless_one_sample_exceeds_the_budget(monkeypatch):
+def test_conv_chunks_are_cache_sized_unless_one_sample_exceeds_the_budget(monkeypatch,
+                                                                          numpy_columns):
     backend = dlx.backends.get("numpy")
     x = dlx.Tensor(np.ones((6, 3, 8, 8), np.float32))
     w = dlx.Parameter(np.ones((4, 3, 3, 3), np.float32))
@@ -80,7 +81,7 @@ def test_conv_chunks_are_cache_sized_unless_one_sample_exceeds_the_budget(monkey
 @pytest.mark.parametrize("workers, sizes", [(1, [4, 4, 4]), (2, [3, 3, 3, 3]),
                                              (3, [4, 4, 4]), (5, [3, 3, 3, 3])])
 def test_conv_chunks_are_of_one_size_and_a_multiple_of_the_workers(monkeypatch, workers,
-                                                                     sizes):
+                                                                     sizes, numpy_columns):
     backend = dlx.backends.get("numpy")
     x = dlx.Tensor(np.ones((12, 3, 32, 32), np.float32))  # 110,592 bytes of columns a sample
     w = dlx.Parameter(np.ones((4, 3, 3, 3), np.float32))
@@ -103,7 +104,7 @@ def test_one_blas_thread_means_no_worker_threads():
     assert names == [threading.current_thread().name] * 3
 
 
-def test_parallel_and_serial_convolutions_give_the_same_bits(rng, monkeypatch):
+def test_parallel_and_serial_convolutions_give_the_same_bits(rng, monkeypatch, numpy_columns):
     x = dlx.Tensor(rng.normal(size=(9, 3, 10, 10)).astype(np.float32), requires_grad=True)
     w = dlx.Parameter(rng.normal(size=(4, 3, 3, 3)).astype(np.float32))
     gz = rng.normal(size=(9, 4, 10, 10)).astype(np.float32)

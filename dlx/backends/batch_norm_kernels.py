@@ -27,7 +27,9 @@ class CompiledBatchNorm:
         self.lib = cpu_kernels.library()
 
     def _threads(self, x) -> int:
-        return self.backend.parallel_workers() if x.nbytes >= PARALLEL_MIN_BYTES else 1
+        if x.nbytes < PARALLEL_MIN_BYTES:
+            return 1
+        return cpu_kernels.threads(self.backend.parallel_workers())
 
     @staticmethod
     def _shape(x):

@@ -4,10 +4,12 @@ Two hot paths of a float32 training step on the NumPy backend run compiled C++ w
 machine has a C++ compiler: the convolution (``kernels/direct_conv.cpp``, used through
 :mod:`dlx.backends.direct_conv`) and batch normalisation of images
 (``kernels/batch_norm.cpp``, through :mod:`dlx.backends.batch_norm_kernels`). Both sources
-are compiled into one library, once per machine (``-O3 -march=native``, a few seconds), and
-cached (:mod:`dlx.backends.host_compiler`). ctypes releases the GIL for each call, so dlx's
-chunk threads (:mod:`dlx.backends.cpu_threads`) run one call each on their part of the work.
-float64 (gradient checks, references) and machines without a compiler use the NumPy code.
+are compiled into one library, once per machine (``-O3 -march=native -fopenmp``, a few
+seconds), and cached (:mod:`dlx.backends.host_compiler`). ctypes releases the GIL for each
+call; inside, a kernel splits its work over OpenMP threads, as many as dlx's worker count
+(:func:`dlx.backends.cpu_threads.blas_threads`, i.e. the BLAS thread count in force) when
+the work is large enough. float64 (gradient checks, references) and machines without a
+compiler use the NumPy code.
 
 ``DLX_CPU_KERNELS`` chooses: ``auto`` (the default: compiled when it builds, else NumPy,
 with the reason in ``backend.describe()["cpu_kernels"]``), ``native`` (compiled, or a
@@ -36,16 +38,32 @@ ENV = "DLX_CPU_KERNELS"
 POLICIES = ("auto", "native", "numpy")
 SOURCES = ("direct_conv.cpp", "batch_norm.cpp")
 HEADER = "cpu_common.hpp"
-FLAGS = ("-std=c++17", "-O3", "-march=native", "-ffp-contract=fast", "-fopenmp", "-fPIC",
-         "-shared", "-Wall", "-Wextra")
+FLAGS = ("-std=c++17", "-O3", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-Wall",
+         "-Wextra")
 SANITIZE_FLAGS = ("-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                   "-fno-omit-frame-pointer", "-g")
 _lock = threading.Lock()
 _loaded: dict[bool, object] = {}  # sanitize -> ctypes library or the BuildError/OSError
+_threads_state = {"used": False, "forked_after_use": False}
+
+
+def threads(requested: int) -> int:
+    """The OpenMP threads a kernel call may use: ``requested``, except 1 in a process forked
+    after this one's kernels ran threads (libgomp's threads do not survive ``fork()``, and a
+    parallel region in the child would hang; one thread never enters one)."""
+    if requested > 1 and not _threads_state["forked_after_use"]:
+        _threads_state["used"] = True
+        return requested
+    return 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _threads_state.update(
+        forked_after_use=_threads_state["used"]))
 
 
 def policy() -> str:
-    """``DLX_CPU_CONV`` (``auto`` when unset); an unknown value is a ConfigError."""
+    """``DLX_CPU_KERNELS`` (``auto`` when unset); an unknown value is a ConfigError."""
     from dlx.errors import ConfigError
 
     value = os.environ.get(ENV, "").strip().lower() or "auto"
@@ -55,19 +73,21 @@ def policy() -> str:
     return value
 
 
-def build(compiler: str | None = None, *, sanitize: bool = False) -> Path:
-    """Compile ``kernels/*.cpp`` into one library for this CPU (cached); its path.
+def build(compiler: str | None = None, *, sanitize: bool = False, march: str = "native",
+          directory: Path | None = None) -> Path:
+    """Compile ``kernels/*.cpp`` into one library for ``-march=<march>`` (cached); its path.
 
-    The cache key covers the source, the flags, the compiler's version and what
-    ``-march=native`` means on this machine (so a cache shared between machines never hands
-    one CPU's build to another)."""
+    ``directory``: another kernel directory (e.g. a modified copy, for tests). The cache key
+    covers the sources, the flags, the compiler's version and what the ``-march`` option
+    means on this machine (so a cache shared between machines never hands one CPU's
+    ``native`` build to another)."""
     compiler = compiler or find_compiler()
     if compiler is None:
         raise BuildError("no C++ compiler was found (set $CXX or install g++ / clang++)")
-    directory = kernel_sources.kernel_dir()
+    directory = Path(directory) if directory is not None else kernel_sources.kernel_dir()
     sources = [directory / name for name in SOURCES]
-    flags = FLAGS + (SANITIZE_FLAGS if sanitize else ())
-    native = subprocess.run([compiler, "-march=native", "-###", "-E", "-x", "c++", os.devnull],
+    flags = FLAGS + (f"-march={march}",) + (SANITIZE_FLAGS if sanitize else ())
+    native = subprocess.run([compiler, f"-march={march}", "-###", "-E", "-x", "c++", os.devnull],
                             capture_output=True, text=True).stderr
     digest = hashlib.sha256()
     for part in ([p.read_text() for p in sources] + [(directory / HEADER).read_text(),
@@ -85,20 +105,18 @@ def library(sanitize: bool = False):
     with _lock:
         if sanitize not in _loaded:
             try:
-                lib = ctypes.CDLL(str(build(sanitize=sanitize)))
-            except (BuildError, OSError, FileNotFoundError) as exc:
+                _loaded[sanitize] = load(build(sanitize=sanitize))
+            except (BuildError, OSError) as exc:
                 _loaded[sanitize] = exc
-            else:
-                _declare(lib)
-                _loaded[sanitize] = lib
         loaded = _loaded[sanitize]
     if isinstance(loaded, Exception):
         raise loaded
     return loaded
 
 
-def _declare(lib) -> None:
-    """The entry points' argument types (pointers, int64 ranges, flags)."""
+def load(path: Path):
+    """A built library, loaded, with its entry points' argument types declared."""
+    lib = ctypes.CDLL(str(path))
     p, c_int = ctypes.c_void_p, ctypes.c_int
     for name, args in (("dlx_conv2d_forward_f32", [p] * 5 + [c_int]),
                        ("dlx_conv2d_backward_f32", [p] * 6 + [c_int]),
@@ -107,6 +125,7 @@ def _declare(lib) -> None:
                        ("dlx_cpu_vector_width", []), ("dlx_cpu_openmp", [])):
         getattr(lib, name).argtypes = args
         getattr(lib, name).restype = c_int
+    return lib
 
 
 def engine(dtype) -> str:
@@ -137,7 +156,7 @@ def state() -> dict:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         return {"policy": chosen, "engine": "numpy", "reason": first_line}
     return {"policy": chosen, "engine": "native", "vector_width": lib.dlx_cpu_vector_width(),
-            "library": lib._name}
+            "openmp": bool(lib.dlx_cpu_openmp()), "library": lib._name}
 
 
 def check(status: int, what: str) -> None:

@@ -42,7 +42,7 @@ class DirectConv:
         thread count is chosen here, per call). False: no BLAS runs inside."""
         self.threads = 1
         if n * self.sample_bytes(4) >= SPLIT_MIN_BYTES:
-            self.threads = backend.parallel_workers()
+            self.threads = cpu_kernels.threads(backend.parallel_workers())
         return [(0, n)], False
 
     def _geometry(self, n: int, k: int):
