@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dlx.backends import kernel_sources
+from dlx.backends import cpu_kernels, kernel_sources
 from dlx.backends.emulation import build, find_compiler
 
 HERE = Path(__file__).resolve().parent
@@ -66,3 +66,35 @@ def test_off_by_one_in_a_bound_is_caught(asan_runtime, tmp_path):
     assert proc.returncode != 0
     assert "AddressSanitizer: heap-buffer-overflow" in proc.stderr, proc.stderr[-4000:]
     assert "im2col.cu" in proc.stderr  # the report points into the kernel source
+
+
+def _sanitized_cpu_run(asan_runtime: str, kernel_dir: Path) -> subprocess.CompletedProcess:
+    cpu_kernels.build(sanitize=True, directory=kernel_dir)  # compiled outside ASan
+    env = dict(os.environ, LD_PRELOAD=asan_runtime, ASAN_OPTIONS="detect_leaks=0",
+               UBSAN_OPTIONS="print_stacktrace=1",
+               PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
+    return subprocess.run([sys.executable, str(HERE / "sanitized_cpu_run.py"), str(kernel_dir)],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_the_compiled_cpu_kernels_are_clean_under_sanitizers(asan_runtime):
+    proc = _sanitized_cpu_run(asan_runtime, kernel_sources.kernel_dir())
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "compiled CPU kernels ok" in proc.stdout
+    assert "runtime error" not in proc.stderr and "AddressSanitizer" not in proc.stderr
+
+
+def test_a_missing_workspace_margin_in_the_cpu_kernels_is_caught(asan_runtime, tmp_path):
+    broken = tmp_path / "kernels"
+    shutil.copytree(kernel_sources.kernel_dir(), broken)
+    source = (broken / "direct_conv.cpp").read_text()
+    margin = "Buffer phases(g.sample_floats() + g.slack());"
+    assert source.count(margin) == 1
+    (broken / "direct_conv.cpp").write_text(source.replace(margin,
+                                                           "Buffer phases(g.sample_floats());"))
+    proc = _sanitized_cpu_run(asan_runtime, broken)
+    assert proc.returncode != 0
+    # a 64-byte vector load across the end: "heap-buffer-overflow", or "unknown-crash" when
+    # it starts inside the allocation's rounding
+    assert "ERROR: AddressSanitizer" in proc.stderr, proc.stderr[-4000:]
+    assert "direct_conv.cpp" in proc.stderr  # the report points into the kernel source
