@@ -200,3 +200,25 @@ def test_header_and_compare_name_the_blas_spin():
     assert "BLAS spin: the system's (DLX_BLAS_SPIN=system); with OpenBLAS's default" in \
         report.header_text(other)
     assert "note: BLAS spin differs" in report.compare(result, other)
+
+
+def test_header_and_compare_name_the_cpu_kernels():
+    result = _result([_row("a", numpy=1.0)])
+    assert "CPU kernels: not recorded" in report.header_text(result).splitlines()
+    result["machine"]["cpu_kernels"] = {"policy": "auto", "engine": "native", "vector_width": 16,
+                                        "openmp": True,
+                                        "omp_spin": {"policy": "dlx", "spin_count": 30000}}
+    assert ("CPU kernels: compiled conv and batch norm (16 float lanes, OpenMP; GOMP_SPINCOUNT "
+            "30000 (dlx's setting))" in report.header_text(result).splitlines())
+    other = _result([_row("a", numpy=1.0)])
+    other["machine"]["cpu_kernels"] = {"policy": "numpy", "engine": "numpy",
+                                       "reason": "DLX_CPU_KERNELS=numpy"}
+    assert "CPU kernels: NumPy code (DLX_CPU_KERNELS=numpy)" in report.header_text(other)
+    assert "note: CPU kernels differs" in report.compare(result, other)
+
+
+def test_the_machine_record_names_the_kernels_but_not_their_cache_path():
+    from dlx.bench.machine import machine_info
+
+    state = machine_info()["cpu_kernels"]
+    assert state["engine"] in ("native", "numpy") and "library" not in state

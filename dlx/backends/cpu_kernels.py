@@ -42,8 +42,13 @@ FLAGS = ("-std=c++17", "-O3", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-share
          "-Wextra")
 SANITIZE_FLAGS = ("-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                   "-fno-omit-frame-pointer", "-g")
+#: libgomp's idle workers spin this many pause instructions before they sleep (its default,
+#: 300,000, kept a core busy for 4.6 ms after every parallel region on a 2-vCPU Xeon; with
+#: 30,000, 1.2 ms, and a ResNet b32 step as fast; with 0 the step took 20% longer)
+OMP_SPIN_COUNT = 30000
 _lock = threading.Lock()
 _loaded: dict[bool, object] = {}  # sanitize -> ctypes library or the BuildError/OSError
+_omp_spin: dict = {}
 _threads_state = {"used": False, "forked_after_use": False}
 
 
@@ -100,10 +105,32 @@ def build(compiler: str | None = None, *, sanitize: bool = False, march: str = "
                         f"the compiled CPU kernels ({', '.join(SOURCES)})")
 
 
+def _shorten_omp_spin() -> None:
+    """Set ``GOMP_SPINCOUNT`` before libgomp loads (it reads the variable then), unless the
+    environment says how OpenMP threads should wait or libgomp is loaded already."""
+    if _omp_spin:
+        return
+    for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
+        if name in os.environ:
+            _omp_spin.update(policy="system", reason=f"set by {name}={os.environ[name]}")
+            return
+    try:
+        with open("/proc/self/maps") as maps:
+            loaded = "/libgomp.so" in maps.read()
+    except OSError:
+        loaded = False
+    if loaded:
+        _omp_spin.update(policy="system", reason="libgomp was loaded before dlx's kernels")
+    else:
+        os.environ["GOMP_SPINCOUNT"] = str(OMP_SPIN_COUNT)
+        _omp_spin.update(policy="dlx", spin_count=OMP_SPIN_COUNT)
+
+
 def library(sanitize: bool = False):
     """The loaded library (built on first use, once per process); raises the build's error."""
     with _lock:
         if sanitize not in _loaded:
+            _shorten_omp_spin()
             try:
                 _loaded[sanitize] = load(build(sanitize=sanitize))
             except (BuildError, OSError) as exc:
@@ -156,7 +183,8 @@ def state() -> dict:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         return {"policy": chosen, "engine": "numpy", "reason": first_line}
     return {"policy": chosen, "engine": "native", "vector_width": lib.dlx_cpu_vector_width(),
-            "openmp": bool(lib.dlx_cpu_openmp()), "library": lib._name}
+            "openmp": bool(lib.dlx_cpu_openmp()), "omp_spin": dict(_omp_spin),
+            "library": lib._name}
 
 
 def check(status: int, what: str) -> None:

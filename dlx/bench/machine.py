@@ -23,7 +23,9 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP
               "DLX_HOST_MALLOC", "GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_",
               "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX",
               # OpenBLAS's idle spin (see dlx.backends.blas_spin)
-              "DLX_BLAS_SPIN")
+              "DLX_BLAS_SPIN",
+              # the compiled CPU kernels (see dlx.backends.cpu_kernels)
+              "DLX_CPU_KERNELS")
 SIMD_PREFIXES = ("sse", "ssse", "avx", "fma", "amx", "f16c", "neon", "asimd", "sve")
 
 
@@ -73,6 +75,12 @@ def versions() -> dict:
     return found
 
 
+def _without_path(state: dict | None) -> dict | None:
+    """The compiled kernels' state without the library's cache path (it names the build,
+    not the machine, and would make every --compare note a difference)."""
+    return None if state is None else {k: v for k, v in state.items() if k != "library"}
+
+
 def machine_info(gpu: dict | None = None) -> dict:
     """Everything above in one JSON-serialisable dict; ``gpu``: the CuPy backend's describe()."""
     numpy_info = backends.get("numpy").describe()
@@ -84,6 +92,7 @@ def machine_info(gpu: dict | None = None) -> dict:
         "blas": numpy_info.get("blas"),
         "malloc": numpy_info.get("malloc"),
         "blas_spin": numpy_info.get("blas_spin"),
+        "cpu_kernels": _without_path(numpy_info.get("cpu_kernels")),
         "gpu": gpu,
         "versions": versions(),
         "env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},

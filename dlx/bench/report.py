@@ -107,6 +107,7 @@ def header_text(result: dict) -> str:
             f"BLAS: {blas_text}, threads {result['threads']} (PyTorch set to the same)\n"
             f"BLAS spin: {spin_text(m.get('blas_spin'))}\n"
             f"malloc: {malloc_text(m.get('malloc'))}\n"
+            f"CPU kernels: {kernels_text(m.get('cpu_kernels'))}\n"
             f"GPU: {m['gpu']['device'] if m.get('gpu') else 'none'}; {versions}"
             + busy_warning(cpu))
 
@@ -119,6 +120,20 @@ def malloc_text(malloc: dict | None) -> str:
         return (f"glibc {malloc['glibc']}, dlx's thresholds (mmap {malloc['mmap_threshold'] >> 20}"
                 f" MiB, trim {malloc['trim_threshold'] >> 20} MiB) for every column")
     return f"the system's ({malloc.get('reason')})"
+
+
+def kernels_text(state: dict | None) -> str:
+    """What the numpy column's float32 convolutions and batch norms ran on."""
+    if not state:
+        return "not recorded"
+    if state.get("engine") != "native":
+        return f"NumPy code ({state.get('reason')})"
+    spin = state.get("omp_spin") or {}
+    spin_note = (f"GOMP_SPINCOUNT {spin['spin_count']} (dlx's setting)"
+                 if spin.get("policy") == "dlx" else f"OpenMP spin: the system's "
+                                                     f"({spin.get('reason')})")
+    return (f"compiled conv and batch norm ({state['vector_width']} float lanes, "
+            f"{'OpenMP' if state.get('openmp') else 'one thread, no OpenMP'}; {spin_note})")
 
 
 def spin_text(spin: dict | None) -> str:
@@ -190,7 +205,9 @@ def compare(a: dict, b: dict, label_a: str = "A", label_b: str = "B") -> str:
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + lines]
     for key, get in (("CPU", lambda m: m["cpu"]["model"]), ("BLAS", lambda m: m.get("blas")),
                      ("BLAS spin", lambda m: m.get("blas_spin")),
-                     ("malloc", lambda m: m.get("malloc")), ("versions", lambda m: m["versions"])):
+                     ("malloc", lambda m: m.get("malloc")),
+                     ("CPU kernels", lambda m: m.get("cpu_kernels")),
+                     ("versions", lambda m: m["versions"])):
         if get(a["machine"]) != get(b["machine"]):
             out.append(f"note: {key} differs: {get(a['machine'])} -> {get(b['machine'])}")
     if only:
