@@ -28,31 +28,40 @@ using namespace dlx_cpu;
 
 constexpr i64 RUN = 256;  // values summed in float lanes before the double accumulator
 
-// sum over n < N of sum over p < P of f(n, p) for one channel, f returning a vector of
-// VL values at p (or a scalar at the tail)
-template <typename Vec, typename Scalar>
-double channel_sum(i64 N, i64 P, Vec vec, Scalar scalar) {
+// One channel: N runs of P floats, `stride` floats apart.
+struct Channel {
+    i64 N, P, stride;
+};
+
+// sum of term(a[i], b[i]) over the channel; term takes vectors, and floats at a run's tail
+template <typename Term>
+double channel_sum(const Channel& ch, const float* a, const float* b, Term term) {
     double total = 0.0;
-    for (i64 n = 0; n < N; ++n) {
+    for (i64 n = 0; n < ch.N; ++n, a += ch.stride, b += ch.stride) {
         i64 p = 0;
-        while (p + VL <= P) {
+        while (p + VL <= ch.P) {
             vf acc = vf{};
-            i64 end = std::min<i64>(P, p + RUN) - VL;
-            for (; p <= end; p += VL) acc += vec(n, p);
+            for (const i64 end = std::min(ch.P, p + RUN) - VL; p <= end; p += VL)
+                acc += term(load(a + p), load(b + p));
             total += lane_sum(acc);
         }
-        for (; p < P; ++p) total += scalar(n, p);
+        for (; p < ch.P; ++p) total += term(a[p], b[p]);
     }
     return total;
 }
 
-template <typename Vec, typename Scalar>
-void channel_map(i64 N, i64 P, Vec vec, Scalar scalar) {
-    for (i64 n = 0; n < N; ++n) {
+// out[i] = f(a[i], b[i]) over the channel, vectors then the tail
+template <typename F>
+void channel_map(const Channel& ch, float* out, const float* a, const float* b, F f) {
+    for (i64 n = 0; n < ch.N; ++n, out += ch.stride, a += ch.stride, b += ch.stride) {
         i64 p = 0;
-        for (; p + VL <= P; p += VL) vec(n, p);
-        for (; p < P; ++p) scalar(n, p);
+        for (; p + VL <= ch.P; p += VL) store(out + p, f(load(a + p), load(b + p)));
+        for (; p < ch.P; ++p) out[p] = f(a[p], b[p]);
     }
+}
+
+bool valid(const long long* shape, int threads) {
+    return shape[0] > 0 && shape[1] > 0 && shape[2] > 0 && threads >= 1;
 }
 
 }  // namespace
@@ -64,41 +73,29 @@ extern "C" {
 int dlx_batch_norm_forward_f32(const float* x, const float* gamma, const float* beta, float* mean,
                                float* var, float* inv_std, float* y, const long long* shape,
                                int batch_stats, float eps, int threads) {
-    const i64 N = shape[0], C = shape[1], P = shape[2];
-    if (N <= 0 || C <= 0 || P <= 0 || threads < 1) return 1;
-    const double count = static_cast<double>(N) * static_cast<double>(P);
+    if (!valid(shape, threads)) return 1;
+    const i64 C = shape[1], P = shape[2];
+    const Channel ch{shape[0], P, C * P};
+    const double count = static_cast<double>(ch.N) * static_cast<double>(P);
     return parallel_parts(C, threads, [&](i64 c0, i64 c1, int) {
-    for (i64 c = c0; c < c1; ++c) {
-        const float* xc = x + c * P;
-        float* yc = y + c * P;
-        auto at = [&](i64 n, i64 p) { return xc + n * C * P + p; };
-        if (batch_stats) {
-            double m = channel_sum(N, P, [&](i64 n, i64 p) { return load(at(n, p)); },
-                                   [&](i64 n, i64 p) { return static_cast<double>(*at(n, p)); }) /
-                       count;
-            const float mf = static_cast<float>(m);
-            const vf mv = broadcast(mf);
-            double v = channel_sum(
-                N, P,
-                [&](i64 n, i64 p) {
-                    vf d = load(at(n, p)) - mv;
+        for (i64 c = c0; c < c1; ++c) {
+            const float* xc = x + c * P;
+            if (batch_stats) {
+                const double m = channel_sum(ch, xc, xc, [](auto v, auto) { return v; }) / count;
+                const float mf = static_cast<float>(m);
+                const double v = channel_sum(ch, xc, xc, [mf](auto v, auto) {
+                    auto d = v - mf;
                     return d * d;
-                },
-                [&](i64 n, i64 p) {
-                    double d = static_cast<double>(*at(n, p)) - m;
-                    return d * d;
-                }) / count;
-            mean[c] = mf;
-            var[c] = static_cast<float>(v);
+                });
+                mean[c] = mf;
+                var[c] = static_cast<float>(v / count);
+            }
+            const float istd = static_cast<float>(1.0 / std::sqrt(double{var[c]} + eps));
+            inv_std[c] = istd;
+            const float scale = gamma[c] * istd, shift = beta[c] - mean[c] * scale;
+            channel_map(ch, y + c * P, xc, xc,
+                        [scale, shift](auto v, auto) { return v * scale + shift; });
         }
-        const float istd = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[c]) + eps));
-        inv_std[c] = istd;
-        const float scale = gamma[c] * istd, shift = beta[c] - mean[c] * scale;
-        const vf sv = broadcast(scale), hv = broadcast(shift);
-        channel_map(
-            N, P, [&](i64 n, i64 p) { store(yc + n * C * P + p, load(at(n, p)) * sv + hv); },
-            [&](i64 n, i64 p) { yc[n * C * P + p] = *at(n, p) * scale + shift; });
-    }
     });
 }
 
@@ -107,45 +104,29 @@ int dlx_batch_norm_backward_f32(const float* x, const float* gy, const float* ga
                                 const float* mean, const float* inv_std, float* gx,
                                 float* ggamma, float* gbeta, const long long* shape,
                                 int batch_stats, int threads) {
-    const i64 N = shape[0], C = shape[1], P = shape[2];
-    if (N <= 0 || C <= 0 || P <= 0 || threads < 1) return 1;
-    const double count = static_cast<double>(N) * static_cast<double>(P);
+    if (!valid(shape, threads)) return 1;
+    const i64 C = shape[1], P = shape[2];
+    const Channel ch{shape[0], P, C * P};
+    const double count = static_cast<double>(ch.N) * static_cast<double>(P);
     return parallel_parts(C, threads, [&](i64 c0, i64 c1, int) {
-    for (i64 c = c0; c < c1; ++c) {
-        const i64 base = c * P;
-        const float mf = mean[c];
-        const vf mv = broadcast(mf);
-        auto off = [&](i64 n, i64 p) { return base + n * C * P + p; };
-        double db = channel_sum(N, P, [&](i64 n, i64 p) { return load(gy + off(n, p)); },
-                                [&](i64 n, i64 p) { return static_cast<double>(gy[off(n, p)]); });
-        double dxc = channel_sum(
-            N, P, [&](i64 n, i64 p) { return load(gy + off(n, p)) * (load(x + off(n, p)) - mv); },
-            [&](i64 n, i64 p) {
-                return static_cast<double>(gy[off(n, p)]) * (static_cast<double>(x[off(n, p)]) - mf);
-            });
-        const double istd = inv_std[c];
-        const double dgamma = dxc * istd;
-        ggamma[c] = static_cast<float>(dgamma);
-        gbeta[c] = static_cast<float>(db);
-        if (!gx) continue;
-        // dx = k1 * dy + k2 * (x - mean) + k3
-        const double k1 = static_cast<double>(gamma[c]) * istd;
-        const double k2 = batch_stats ? -k1 * istd * dgamma / count : 0.0;
-        const double k3 = batch_stats ? -k1 * db / count : 0.0;
-        const float f1 = static_cast<float>(k1), f2 = static_cast<float>(k2),
-                    f3 = static_cast<float>(k3);
-        const vf v1 = broadcast(f1), v2 = broadcast(f2), v3 = broadcast(f3);
-        channel_map(
-            N, P,
-            [&](i64 n, i64 p) {
-                i64 o = off(n, p);
-                store(gx + o, load(gy + o) * v1 + (load(x + o) - mv) * v2 + v3);
-            },
-            [&](i64 n, i64 p) {
-                i64 o = off(n, p);
-                gx[o] = gy[o] * f1 + (x[o] - mf) * f2 + f3;
-            });
-    }
+        for (i64 c = c0; c < c1; ++c) {
+            const float* xc = x + c * P;
+            const float* gc = gy + c * P;
+            const float m = mean[c];
+            const double db = channel_sum(ch, gc, gc, [](auto g, auto) { return g; });
+            const double dxc = channel_sum(ch, gc, xc, [m](auto g, auto v) { return g * (v - m); });
+            const double istd = inv_std[c], dgamma = dxc * istd;
+            ggamma[c] = static_cast<float>(dgamma);
+            gbeta[c] = static_cast<float>(db);
+            if (!gx) continue;
+            // dx = k1 * dy + k2 * (x - mean) + k3
+            const double k1 = gamma[c] * istd;
+            const float f1 = static_cast<float>(k1),
+                        f2 = batch_stats ? static_cast<float>(-k1 * istd * dgamma / count) : 0.0f,
+                        f3 = batch_stats ? static_cast<float>(-k1 * db / count) : 0.0f;
+            channel_map(ch, gx + c * P, gc, xc,
+                        [=](auto g, auto v) { return g * f1 + (v - m) * f2 + f3; });
+        }
     });
 }
 }

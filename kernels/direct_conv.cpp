@@ -259,22 +259,22 @@ int forward(const Geometry& g, const float* x, const float* w, const float* b, f
         for (i64 c = 0; c < g.C; ++c)
             for (i64 t = 0; t < T; ++t) wp.data[(c * T + t) * g.K + k] = w[(k * g.C + c) * T + t];
     return parallel_parts(g.N, threads, [&](i64 n0, i64 n1, int) {
-    Buffer phases(g.sample_floats() + g.slack());
-    Buffer wide(g.K * g.Pr);
-    for (i64 n = n0; n < n1; ++n) {
-        pack_phases(g, x + n * g.C * g.H * g.W, phases.data);
-        taps_product(phases.data, g.Lc, static_cast<int>(g.C), g.toff.data(), T, wp.data, g.K,
-                     wide.data, g.Pr, g.Pr);
-        float* zn = z + n * g.K * g.OH * g.OW;
-        for (i64 k = 0; k < g.K; ++k) {
-            float bias = b ? b[k] : 0.0f;
-            for (i64 oh = 0; oh < g.OH; ++oh) {
-                const float* src = wide.data + k * g.Pr + oh * g.Wq;
-                float* dst = zn + (k * g.OH + oh) * g.OW;
-                for (i64 ow = 0; ow < g.OW; ++ow) dst[ow] = src[ow] + bias;
+        Buffer phases(g.sample_floats() + g.slack());
+        Buffer wide(g.K * g.Pr);
+        for (i64 n = n0; n < n1; ++n) {
+            pack_phases(g, x + n * g.C * g.H * g.W, phases.data);
+            taps_product(phases.data, g.Lc, static_cast<int>(g.C), g.toff.data(), T, wp.data, g.K,
+                         wide.data, g.Pr, g.Pr);
+            float* zn = z + n * g.K * g.OH * g.OW;
+            for (i64 k = 0; k < g.K; ++k) {
+                float bias = b ? b[k] : 0.0f;
+                for (i64 oh = 0; oh < g.OH; ++oh) {
+                    const float* src = wide.data + k * g.Pr + oh * g.Wq;
+                    float* dst = zn + (k * g.OH + oh) * g.OW;
+                    for (i64 ow = 0; ow < g.OW; ++ow) dst[ow] = src[ow] + bias;
+                }
             }
         }
-    }
     });
 }
 
@@ -294,31 +294,32 @@ int weight_grad(const Geometry& g, const float* x, const float* gz, float* gw, i
     const i64 acc_size = g.K * pairs;  // [k][c][t]
     std::vector<vf> acc(static_cast<std::size_t>(acc_size * std::max(1, threads)), vf{});
     int status = parallel_parts(g.N, threads, [&](i64 first, i64 last, int thread) {
-    Buffer phases(group * g.sample_floats() + g.slack());
-    Buffer grads(group * g.K * g.Pr);
-    vf* sums = acc.data() + thread * acc_size;
-    for (i64 n0 = first; n0 < last; n0 += group) {
-        i64 ns = std::min(group, last - n0);
-        for (i64 s = 0; s < ns; ++s) {
-            pack_phases(g, x + (n0 + s) * g.C * g.H * g.W, phases.data + s * g.sample_floats());
-            const float* gzn = gz + (n0 + s) * g.K * g.OH * g.OW;
-            float* gn = grads.data + s * g.K * g.Pr;
-            for (i64 k = 0; k < g.K; ++k)
-                for (i64 oh = 0; oh < g.OH; ++oh)
-                    gather(gn + k * g.Pr + oh * g.Wq, gzn + (k * g.OH + oh) * g.OW, g.OW,
-                           1);  // wrapped positions stay 0
-        }
-        for (i64 kb = 0; kb < kblocks; ++kb) {
-            i64 k0 = block_start(g.K, kblocks, kb), k1 = block_start(g.K, kblocks, kb + 1);
-            for (i64 pb = 0; pb < pblocks; ++pb) {
-                i64 p0 = block_start(pairs, pblocks, pb), p1 = block_start(pairs, pblocks, pb + 1);
-                WEIGHTS[k1 - k0 - 1][p1 - p0 - 1](
-                    grads.data + k0 * g.Pr, g.Pr, phases.data, off.data() + p0,
-                    static_cast<int>(ns), g.K * g.Pr, g.sample_floats(), g.Pr / VL,
-                    sums + k0 * pairs + p0, pairs);
+        Buffer phases(group * g.sample_floats() + g.slack());
+        Buffer grads(group * g.K * g.Pr);
+        vf* sums = acc.data() + thread * acc_size;
+        for (i64 n0 = first; n0 < last; n0 += group) {
+            i64 ns = std::min(group, last - n0);
+            for (i64 s = 0; s < ns; ++s) {
+                pack_phases(g, x + (n0 + s) * g.C * g.H * g.W, phases.data + s * g.sample_floats());
+                const float* gzn = gz + (n0 + s) * g.K * g.OH * g.OW;
+                float* gn = grads.data + s * g.K * g.Pr;
+                for (i64 k = 0; k < g.K; ++k)
+                    for (i64 oh = 0; oh < g.OH; ++oh)
+                        gather(gn + k * g.Pr + oh * g.Wq, gzn + (k * g.OH + oh) * g.OW, g.OW,
+                               1);  // wrapped positions stay 0
+            }
+            for (i64 kb = 0; kb < kblocks; ++kb) {
+                i64 k0 = block_start(g.K, kblocks, kb), k1 = block_start(g.K, kblocks, kb + 1);
+                for (i64 pb = 0; pb < pblocks; ++pb) {
+                    i64 p0 = block_start(pairs, pblocks, pb);
+                    i64 p1 = block_start(pairs, pblocks, pb + 1);
+                    WEIGHTS[k1 - k0 - 1][p1 - p0 - 1](
+                        grads.data + k0 * g.Pr, g.Pr, phases.data, off.data() + p0,
+                        static_cast<int>(ns), g.K * g.Pr, g.sample_floats(), g.Pr / VL,
+                        sums + k0 * pairs + p0, pairs);
+                }
             }
         }
-    }
     });
     for (int t = 1; t < threads; ++t)
         for (i64 e = 0; e < acc_size; ++e) acc[e] += acc[t * acc_size + e];
@@ -378,30 +379,30 @@ int input_grad(const Geometry& g, const float* w, const float* gz, float* gx, in
     const bool unreached = std::any_of(phases.begin(), phases.end(),
                                        [](const DxPhase& p) { return p.toff.empty(); });
     return parallel_parts(g.N, threads, [&](i64 n0, i64 n1, int) {
-    Buffer dz(g.K * Lz + Pz + Lz);
-    Buffer wide(g.C * Pz);
-    for (i64 n = n0; n < n1; ++n) {
-        const float* gzn = gz + n * g.K * g.OH * g.OW;
-        for (i64 k = 0; k < g.K; ++k)
-            for (i64 oh = 0; oh < g.OH; ++oh)
-                gather(dz.data + k * Lz + (top + oh) * Wz + left, gzn + (k * g.OH + oh) * g.OW,
-                       g.OW, 1);
-        float* gxn = gx + n * g.C * g.H * g.W;
-        if (unreached)  // some phase gets no tap (a 1x1 kernel with stride 2): its dx is 0
-            std::fill(gxn, gxn + g.C * g.H * g.W, 0.0f);
-        for (const DxPhase& p : phases) {
-            const int T = static_cast<int>(p.toff.size());
-            if (T == 0) continue;
-            taps_product(dz.data, Lz, static_cast<int>(g.K), p.toff.data(), T, p.w.data(), g.C,
-                         wide.data, Pz, round_up(p.rows * Wz, VL));
-            for (i64 c = 0; c < g.C; ++c)
-                for (i64 h = 0; h < p.rows; ++h) {
-                    const float* src = wide.data + c * Pz + h * Wz;
-                    float* dst = gxn + (c * g.H + g.sh * h + p.a) * g.W + p.b;
-                    scatter(dst, src, p.cols, g.sw);
-                }
+        Buffer dz(g.K * Lz + Pz + Lz);
+        Buffer wide(g.C * Pz);
+        for (i64 n = n0; n < n1; ++n) {
+            const float* gzn = gz + n * g.K * g.OH * g.OW;
+            for (i64 k = 0; k < g.K; ++k)
+                for (i64 oh = 0; oh < g.OH; ++oh)
+                    gather(dz.data + k * Lz + (top + oh) * Wz + left, gzn + (k * g.OH + oh) * g.OW,
+                           g.OW, 1);
+            float* gxn = gx + n * g.C * g.H * g.W;
+            if (unreached)  // some phase gets no tap (a 1x1 kernel with stride 2): its dx is 0
+                std::fill(gxn, gxn + g.C * g.H * g.W, 0.0f);
+            for (const DxPhase& p : phases) {
+                const int T = static_cast<int>(p.toff.size());
+                if (T == 0) continue;
+                taps_product(dz.data, Lz, static_cast<int>(g.K), p.toff.data(), T, p.w.data(), g.C,
+                             wide.data, Pz, round_up(p.rows * Wz, VL));
+                for (i64 c = 0; c < g.C; ++c)
+                    for (i64 h = 0; h < p.rows; ++h) {
+                        const float* src = wide.data + c * Pz + h * Wz;
+                        float* dst = gxn + (c * g.H + g.sh * h + p.a) * g.W + p.b;
+                        scatter(dst, src, p.cols, g.sw);
+                    }
+            }
         }
-    }
     });
 }
 

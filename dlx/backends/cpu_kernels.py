@@ -73,8 +73,7 @@ def policy() -> str:
 
     value = os.environ.get(ENV, "").strip().lower() or "auto"
     if value not in POLICIES:
-        raise ConfigError(f"environment variable {ENV}={os.environ[ENV]!r}: expected one of "
-                          f"{', '.join(POLICIES)}")
+        raise ConfigError(f"{ENV} must be 'auto', 'native' or 'numpy', got {value!r}")
     return value
 
 

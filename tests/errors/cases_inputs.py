@@ -54,3 +54,14 @@ def _(tmp_path):
 
     with unittest.mock.patch.dict("os.environ", {"DLX_BLAS_SPIN": "fast"}):
         NumpyBackend()
+
+
+@case("cpu-kernels-env")
+def _(tmp_path):
+    """`DLX_CPU_KERNELS=fast` when a NumPy backend is created"""
+    import unittest.mock
+
+    from dlx.backends.numpy_backend import NumpyBackend
+
+    with unittest.mock.patch.dict("os.environ", {"DLX_CPU_KERNELS": "fast"}):
+        NumpyBackend()
