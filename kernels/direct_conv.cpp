@@ -1,8 +1,8 @@
 // Direct 2-D convolution on the CPU: the NumPy backend's compiled path (float32, NCHW).
 //
-// Built at run time by dlx.backends.native (host C++ compiler, -O3 -march=native) and
-// called through ctypes, which releases the GIL: dlx's chunk threads each run one call on
-// their own slice of the batch. Shapes follow dlx.functional.conv:
+// Built at run time by dlx.backends.cpu_kernels (host C++ compiler, -O3 -march=native
+// -fopenmp) and called through ctypes, which releases the GIL; each call splits its samples
+// over `threads` OpenMP threads. Shapes follow dlx.functional.conv:
 //     x (N, C, H, W), w (K, C, fh, fw), b (K,), z (N, K, OH, OW),
 //     z[n,k,oh,ow] = b[k] + sum_{c,i,j} w[k,c,i,j] * xpad[n, c, oh*sh + i, ow*sw + j].
 //
@@ -16,14 +16,17 @@
 // the next input row and are computed but never stored.
 //
 // Kernels (register-blocked, one vector = VL positions, VL = 16 with AVX-512, 8 with AVX):
-// * taps_block: out[k][q] = sum_{c,t} w[c][t][k] * in[c][q + toff[t]] for KR output channels
-//   by PV vectors of positions: the forward, and dx as the same sum over dZ with the taps
-//   of one stride phase of dx (dx's phase (a, b) rows h = sh*h' + a receive tap i from dZ
-//   row h' + (a + ph - i) / sh when that division is exact);
-// * weight_block: dw[t][k][c] += sum_q g[k][q] * in[c][q + toff[t]] for KR x CR (k, c), with
-//   g = dZ in the forward's position order and zero at the wrapped positions.
-// Summation order is fixed by the geometry and the vector width alone, so a call gives the
-// same bits every time on a given machine.
+// * taps_block: out[k][q] = sum_{c,t} w[c][t][k] * in[c][q + toff[t]] for FWD_KR output
+//   channels by FWD_PV vectors of positions: the forward, and dx as the same sum over dZ
+//   with the taps of one stride phase of dx (dx's phase (a, b) rows h = sh*h' + a receive
+//   tap i from dZ row h' + (a + ph - i) / sh when that division is exact);
+// * weight_block: dw[k][c][t] += sum_q g[k][q] * in[c][q + toff[t]] for WGT_KR output
+//   channels by WGT_CR (channel, tap) operand rows taken in channel-major order (a channel's
+//   taps are shifted reads of the same rows), with g = dZ in the forward's position order
+//   and zero at the wrapped positions; sums stay in vector lanes until the end.
+// Summation order is fixed by the geometry, the vector width and the thread count, so a
+// call gives the same bits every time on a given machine; z and dx do not depend on the
+// thread count (each sample is one thread's), dw does (per-thread partial sums).
 
 #include <algorithm>
 #include <array>
@@ -39,12 +42,14 @@ namespace {
 
 using namespace dlx_cpu;
 
+// Register blocks (benchmarks/cpu_kernels_isa.py and docs/benchmarks.md, sixth pass):
+// forward/dx KR output channels x PV position vectors, dW KR output channels x CR operand rows
 #if defined(__AVX512F__)
-constexpr int FWD_KR = 6, FWD_PV = 4;  // 24 accumulators + 4 inputs + 1 broadcast of 32 registers
-constexpr int WGT_KR = 3, WGT_CR = 9;  // 27 accumulators + 3 gradients + 1 input
+constexpr int FWD_KR = 8, FWD_PV = 3;  // 24 accumulators + 3 inputs + 1 broadcast of 32 registers
+constexpr int WGT_KR = 4, WGT_CR = 5;  // 20 accumulators + 4 gradients + 1 input
 #else
-constexpr int FWD_KR = 5, FWD_PV = 2;  // 10 + 2 + 1 of 16 registers
-constexpr int WGT_KR = 2, WGT_CR = 5;
+constexpr int FWD_KR = 6, FWD_PV = 2;  // 12 + 2 + 1 of 16 registers
+constexpr int WGT_KR = 3, WGT_CR = 4;  // 12 + 3 + 1 (2 x 5 took 40% longer)
 #endif
 
 // A zero-filled, 64-byte aligned float buffer.
