@@ -285,10 +285,14 @@ int forward(const Geometry& g, const float* x, const float* w, const float* b, f
 
 // dw (K, C, fh, fw) = sum_n dz_n (x) phases_n: the C*T operand rows (c, t) in channel-major
 // order, blocked WGT_CR at a time, so that one channel's taps (shifted reads of the same
-// rows) share a pass. Each thread sums its own samples in vector lanes; the threads' sums
-// are added in thread order, then the lanes.
+// rows) share a pass. Each thread sums its own samples; the threads' sums are added in
+// thread order. A thread keeps its sums in vector lanes (VL floats per dw entry) while they
+// fit LANE_SUMS_BYTES, and reduces each pass's lanes into one float per entry beyond (a
+// 512 -> 512 3x3 layer would need 151 MB of lanes per thread).
+constexpr i64 LANE_SUMS_BYTES = 8 << 20;
+
 int weight_grad(const Geometry& g, const float* x, const float* gz, float* gw, int threads) {
-    const i64 T = g.fh * g.fw, pairs = g.C * T;
+    const i64 T = g.fh * g.fw, pairs = g.C * T, entries = g.K * pairs;  // dw[k][c][t]
     // samples per pass: their gradients and phases stay in the core's cache (~256 KiB)
     i64 per_sample = (g.K * g.Pr + g.sample_floats()) * static_cast<i64>(sizeof(float));
     i64 group = std::max<i64>(1, std::min<i64>(g.N, (256 << 10) / per_sample));
@@ -296,12 +300,13 @@ int weight_grad(const Geometry& g, const float* x, const float* gz, float* gw, i
     for (i64 c = 0; c < g.C; ++c)
         for (i64 t = 0; t < T; ++t) off[c * T + t] = c * g.Lc + g.toff[t];
     i64 kblocks = block_count(g.K, WGT_KR), pblocks = block_count(pairs, WGT_CR);
-    const i64 acc_size = g.K * pairs;  // [k][c][t]
-    std::vector<vf> acc(static_cast<std::size_t>(acc_size * std::max(1, threads)), vf{});
+    const bool in_lanes = entries * static_cast<i64>(sizeof(vf)) <= LANE_SUMS_BYTES;
+    std::vector<vf> lanes(in_lanes ? static_cast<std::size_t>(entries * threads) : 0, vf{});
+    std::vector<float> floats(in_lanes ? 0 : static_cast<std::size_t>(entries * threads), 0.0f);
     int status = parallel_parts(g.N, threads, [&](i64 first, i64 last, int thread) {
         Buffer phases(group * g.sample_floats() + g.slack());
         Buffer grads(group * g.K * g.Pr);
-        vf* sums = acc.data() + thread * acc_size;
+        vf pass[WGT_KR * WGT_CR];
         for (i64 n0 = first; n0 < last; n0 += group) {
             i64 ns = std::min(group, last - n0);
             for (i64 s = 0; s < ns; ++s) {
@@ -318,17 +323,33 @@ int weight_grad(const Geometry& g, const float* x, const float* gz, float* gw, i
                 for (i64 pb = 0; pb < pblocks; ++pb) {
                     i64 p0 = block_start(pairs, pblocks, pb);
                     i64 p1 = block_start(pairs, pblocks, pb + 1);
+                    const i64 first_entry = thread * entries + k0 * pairs + p0;
+                    if (!in_lanes) std::fill(pass, pass + WGT_KR * WGT_CR, vf{});
                     WEIGHTS[k1 - k0 - 1][p1 - p0 - 1](
                         grads.data + k0 * g.Pr, g.Pr, phases.data, off.data() + p0,
                         static_cast<int>(ns), g.K * g.Pr, g.sample_floats(), g.Pr / VL,
-                        sums + k0 * pairs + p0, pairs);
+                        in_lanes ? lanes.data() + first_entry : pass,
+                        in_lanes ? pairs : WGT_CR);
+                    if (!in_lanes)
+                        for (i64 r = 0; r < k1 - k0; ++r)
+                            for (i64 q = 0; q < p1 - p0; ++q)
+                                floats[first_entry + r * pairs + q] +=
+                                    lane_sum(pass[r * WGT_CR + q]);
                 }
             }
         }
     });
-    for (int t = 1; t < threads; ++t)
-        for (i64 e = 0; e < acc_size; ++e) acc[e] += acc[t * acc_size + e];
-    for (i64 e = 0; e < acc_size; ++e) gw[e] = lane_sum(acc[e]);
+    for (i64 e = 0; e < entries; ++e) {
+        if (in_lanes) {
+            vf sum = lanes[e];
+            for (int t = 1; t < threads; ++t) sum += lanes[t * entries + e];
+            gw[e] = lane_sum(sum);
+        } else {
+            float sum = floats[e];
+            for (int t = 1; t < threads; ++t) sum += floats[t * entries + e];
+            gw[e] = sum;
+        }
+    }
     return status;
 }
 
