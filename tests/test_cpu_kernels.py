@@ -115,7 +115,7 @@ def test_compiled_conv_matches_the_float64_reference(geometry, seed):
     ((6, 64, 8, 8), 64, 3, 1, 1),     # its 8x8 block
     ((7, 16, 32, 32), 32, 1, 2, 0),   # its projection shortcut
     ((4, 6, 28, 28), 16, 5, 1, 0),    # LeNet-5's second convolution
-    ((3, 160, 5, 5), 96, 3, 1, 1),    # wide: dW's lane sums would pass 8 MiB, float sums
+    ((9, 160, 7, 7), 96, 3, 1, 1),    # wide: float dW sums (lanes > 8 MiB), 3 sample groups
 ])
 def test_compiled_conv_matches_on_network_layers_and_thread_counts(native, rng, shape, k, f, s,
                                                                    p, monkeypatch):
