@@ -31,6 +31,7 @@ constexpr i64 RUN = 256;  // values summed in float lanes before the double accu
 // One channel: N runs of P floats, `stride` floats apart.
 struct Channel {
     i64 N, P, stride;
+    double count() const { return static_cast<double>(N) * static_cast<double>(P); }
 };
 
 // sum of term(a[i], b[i]) over the channel; term takes vectors, and floats at a run's tail
@@ -60,8 +61,16 @@ void channel_map(const Channel& ch, float* out, const float* a, const float* b, 
     }
 }
 
-bool valid(const long long* shape, int threads) {
-    return shape[0] > 0 && shape[1] > 0 && shape[2] > 0 && threads >= 1;
+// body(c, channel, offset) for each channel c of the tensor shape = {N, C, P}, the
+// channels split over `threads` threads; offset = c * P, the channel's first value. Returns
+// 0, or 1 for a bad shape.
+template <typename Body>
+int for_each_channel(const long long* shape, int threads, Body body) {
+    if (shape[0] <= 0 || shape[1] <= 0 || shape[2] <= 0 || threads < 1) return 1;
+    const Channel ch{shape[0], shape[2], shape[1] * shape[2]};
+    return parallel_parts(shape[1], threads, [&](i64 c0, i64 c1, int) {
+        for (i64 c = c0; c < c1; ++c) body(c, ch, c * ch.P);
+    });
 }
 
 }  // namespace
@@ -73,29 +82,23 @@ extern "C" {
 int dlx_batch_norm_forward_f32(const float* x, const float* gamma, const float* beta, float* mean,
                                float* var, float* inv_std, float* y, const long long* shape,
                                int batch_stats, float eps, int threads) {
-    if (!valid(shape, threads)) return 1;
-    const i64 C = shape[1], P = shape[2];
-    const Channel ch{shape[0], P, C * P};
-    const double count = static_cast<double>(ch.N) * static_cast<double>(P);
-    return parallel_parts(C, threads, [&](i64 c0, i64 c1, int) {
-        for (i64 c = c0; c < c1; ++c) {
-            const float* xc = x + c * P;
-            if (batch_stats) {
-                const double m = channel_sum(ch, xc, xc, [](auto v, auto) { return v; }) / count;
-                const float mf = static_cast<float>(m);
-                const double v = channel_sum(ch, xc, xc, [mf](auto v, auto) {
-                    auto d = v - mf;
-                    return d * d;
-                });
-                mean[c] = mf;
-                var[c] = static_cast<float>(v / count);
-            }
-            const float istd = static_cast<float>(1.0 / std::sqrt(double{var[c]} + eps));
-            inv_std[c] = istd;
-            const float scale = gamma[c] * istd, shift = beta[c] - mean[c] * scale;
-            channel_map(ch, y + c * P, xc, xc,
-                        [scale, shift](auto v, auto) { return v * scale + shift; });
+    return for_each_channel(shape, threads, [&](i64 c, const Channel& ch, i64 offset) {
+        const float* xc = x + offset;
+        if (batch_stats) {
+            const double m = channel_sum(ch, xc, xc, [](auto v, auto) { return v; }) / ch.count();
+            const float mf = static_cast<float>(m);
+            const double v = channel_sum(ch, xc, xc, [mf](auto v, auto) {
+                auto d = v - mf;
+                return d * d;
+            });
+            mean[c] = mf;
+            var[c] = static_cast<float>(v / ch.count());
         }
+        const float istd = static_cast<float>(1.0 / std::sqrt(double{var[c]} + eps));
+        inv_std[c] = istd;
+        const float scale = gamma[c] * istd, shift = beta[c] - mean[c] * scale;
+        channel_map(ch, y + offset, xc, xc,
+                    [scale, shift](auto v, auto) { return v * scale + shift; });
     });
 }
 
@@ -104,29 +107,23 @@ int dlx_batch_norm_backward_f32(const float* x, const float* gy, const float* ga
                                 const float* mean, const float* inv_std, float* gx,
                                 float* ggamma, float* gbeta, const long long* shape,
                                 int batch_stats, int threads) {
-    if (!valid(shape, threads)) return 1;
-    const i64 C = shape[1], P = shape[2];
-    const Channel ch{shape[0], P, C * P};
-    const double count = static_cast<double>(ch.N) * static_cast<double>(P);
-    return parallel_parts(C, threads, [&](i64 c0, i64 c1, int) {
-        for (i64 c = c0; c < c1; ++c) {
-            const float* xc = x + c * P;
-            const float* gc = gy + c * P;
-            const float m = mean[c];
-            const double db = channel_sum(ch, gc, gc, [](auto g, auto) { return g; });
-            const double dxc = channel_sum(ch, gc, xc, [m](auto g, auto v) { return g * (v - m); });
-            const double istd = inv_std[c], dgamma = dxc * istd;
-            ggamma[c] = static_cast<float>(dgamma);
-            gbeta[c] = static_cast<float>(db);
-            if (!gx) continue;
-            // dx = k1 * dy + k2 * (x - mean) + k3
-            const double k1 = gamma[c] * istd;
-            const float f1 = static_cast<float>(k1),
-                        f2 = batch_stats ? static_cast<float>(-k1 * istd * dgamma / count) : 0.0f,
-                        f3 = batch_stats ? static_cast<float>(-k1 * db / count) : 0.0f;
-            channel_map(ch, gx + c * P, gc, xc,
-                        [=](auto g, auto v) { return g * f1 + (v - m) * f2 + f3; });
-        }
+    return for_each_channel(shape, threads, [&](i64 c, const Channel& ch, i64 offset) {
+        const float* xc = x + offset;
+        const float* gc = gy + offset;
+        const float m = mean[c];
+        const double db = channel_sum(ch, gc, gc, [](auto g, auto) { return g; });
+        const double dxc = channel_sum(ch, gc, xc, [m](auto g, auto v) { return g * (v - m); });
+        const double istd = inv_std[c], dgamma = dxc * istd;
+        ggamma[c] = static_cast<float>(dgamma);
+        gbeta[c] = static_cast<float>(db);
+        if (!gx) return;
+        // dx = k1 * dy + k2 * (x - mean) + k3
+        const double k1 = gamma[c] * istd, n = ch.count();
+        const float f1 = static_cast<float>(k1),
+                    f2 = batch_stats ? static_cast<float>(-k1 * istd * dgamma / n) : 0.0f,
+                    f3 = batch_stats ? static_cast<float>(-k1 * db / n) : 0.0f;
+        channel_map(ch, gx + offset, gc, xc,
+                    [=](auto g, auto v) { return g * f1 + (v - m) * f2 + f3; });
     });
 }
 }

@@ -139,32 +139,25 @@ void weight_block(const float* g, i64 gs, const float* in, const i64* off, int n
         for (int s = 0; s < CR; ++s) acc_out[r * ar + s] = acc[r][s];
 }
 
-// Dispatch tables: entry [kr - 1][pv - 1] handles the tails of a blocking.
-typedef void (*TapsFn)(const float*, i64, int, const i64*, int, const float*, i64, i64, float*,
-                       i64);
-typedef void (*WeightFn)(const float*, i64, const float*, const i64*, int, i64, i64, i64, vf*,
-                         i64);
-
-template <int KR, int... PV>
-constexpr auto taps_row(std::integer_sequence<int, PV...>) {
-    return std::array<TapsFn, sizeof...(PV)>{&taps_block<KR, PV + 1>...};
+// Dispatch tables: entry [r - 1][c - 1] is the kernel for an r x c block (the blocking's tails)
+template <int KR, int PV>
+struct Taps {
+    static constexpr auto fn = &taps_block<KR, PV>;
+};
+template <int KR, int CR>
+struct Weights {
+    static constexpr auto fn = &weight_block<KR, CR>;
+};
+template <template <int, int> class Kernel, int R, int... C>
+constexpr auto table_row(std::integer_sequence<int, C...>) {
+    return std::array{Kernel<R, C + 1>::fn...};
 }
-template <int... KR>
-constexpr auto taps_table(std::integer_sequence<int, KR...>) {
-    return std::array<std::array<TapsFn, FWD_PV>, sizeof...(KR)>{
-        taps_row<KR + 1>(std::make_integer_sequence<int, FWD_PV>{})...};
+template <template <int, int> class Kernel, int COLS, int... R>
+constexpr auto table(std::integer_sequence<int, R...>) {
+    return std::array{table_row<Kernel, R + 1>(std::make_integer_sequence<int, COLS>{})...};
 }
-template <int KR, int... CR>
-constexpr auto weight_row(std::integer_sequence<int, CR...>) {
-    return std::array<WeightFn, sizeof...(CR)>{&weight_block<KR, CR + 1>...};
-}
-template <int... KR>
-constexpr auto weight_table(std::integer_sequence<int, KR...>) {
-    return std::array<std::array<WeightFn, WGT_CR>, sizeof...(KR)>{
-        weight_row<KR + 1>(std::make_integer_sequence<int, WGT_CR>{})...};
-}
-const auto TAPS = taps_table(std::make_integer_sequence<int, FWD_KR>{});
-const auto WEIGHTS = weight_table(std::make_integer_sequence<int, WGT_KR>{});
+const auto TAPS = table<Taps, FWD_PV>(std::make_integer_sequence<int, FWD_KR>{});
+const auto WEIGHTS = table<Weights, WGT_CR>(std::make_integer_sequence<int, WGT_KR>{});
 
 // n split into blocks of at most `most`, as equal as possible: the start of block b
 i64 block_start(i64 n, i64 blocks, i64 b) { return n * b / blocks; }
@@ -361,25 +354,30 @@ struct DxPhase {
     std::vector<float> w;  // w[k][t][c] of this phase's taps
 };
 
+// Along one axis (input length n, stride s, padding p, kernel f, output length o): the zero
+// margin dZ needs before its first row so that every tap of every phase reads inside it,
+// and its padded length.
+struct Margin {
+    i64 before, length;
+};
+Margin dz_margin(i64 n, i64 s, i64 p, i64 f, i64 o) {
+    i64 before = 0, reach = 0;
+    for (i64 a = 0; a < s; ++a)
+        for (i64 i = 0; i < f; ++i)
+            if ((a + p - i) % s == 0) {
+                const i64 e = (a + p - i) / s;  // dx index s*h' + a reads dZ index h' + e
+                before = std::max(before, -e);
+                reach = std::max(reach, (n - a + s - 1) / s + e);
+            }
+    return {before, before + std::max(o, reach)};
+}
+
 // dx (N, C, H, W): per stride phase of dx, a taps_product over dZ zero-padded to Hz x Wz; the
 // samples split over `threads` threads
 int input_grad(const Geometry& g, const float* w, const float* gz, float* gx, int threads) {
-    i64 top = 0, left = 0, below = 0, right = 0;
-    for (i64 a = 0; a < g.sh; ++a)
-        for (i64 i = 0; i < g.fh; ++i)
-            if ((a + g.ph - i) % g.sh == 0) {
-                i64 e = (a + g.ph - i) / g.sh;
-                top = std::max(top, -e);
-                below = std::max(below, (g.H - a + g.sh - 1) / g.sh + e);
-            }
-    for (i64 b = 0; b < g.sw; ++b)
-        for (i64 j = 0; j < g.fw; ++j)
-            if ((b + g.pw - j) % g.sw == 0) {
-                i64 e = (b + g.pw - j) / g.sw;
-                left = std::max(left, -e);
-                right = std::max(right, (g.W - b + g.sw - 1) / g.sw + e);
-            }
-    const i64 Hz = top + std::max(g.OH, below), Wz = left + std::max(g.OW, right);
+    const Margin rows = dz_margin(g.H, g.sh, g.ph, g.fh, g.OH);
+    const Margin cols = dz_margin(g.W, g.sw, g.pw, g.fw, g.OW);
+    const i64 top = rows.before, left = cols.before, Hz = rows.length, Wz = cols.length;
     const i64 Lz = Hz * Wz;
     const i64 Pz = round_up((g.H + g.sh - 1) / g.sh * Wz, VL);
     const i64 T_all = g.fh * g.fw;

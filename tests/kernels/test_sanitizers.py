@@ -37,11 +37,12 @@ def _prebuild(kernel_dir: Path) -> None:
         build(kernel_dir / f"{module}.cu", find_compiler(), sanitize=True)
 
 
-def _sanitized_run(asan_runtime: str, kernel_dir: Path) -> subprocess.CompletedProcess:
+def _sanitized_run(asan_runtime: str, kernel_dir: Path,
+                   script: str = "sanitized_run.py") -> subprocess.CompletedProcess:
     env = dict(os.environ, LD_PRELOAD=asan_runtime, ASAN_OPTIONS="detect_leaks=0",
                UBSAN_OPTIONS="print_stacktrace=1",
                PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
-    return subprocess.run([sys.executable, str(HERE / "sanitized_run.py"), str(kernel_dir)],
+    return subprocess.run([sys.executable, str(HERE / script), str(kernel_dir)],
                           capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -54,13 +55,18 @@ def test_every_primitive_is_clean_under_sanitizers(asan_runtime):
     assert "runtime error" not in proc.stderr and "AddressSanitizer" not in proc.stderr
 
 
-def test_off_by_one_in_a_bound_is_caught(asan_runtime, tmp_path):
+def _planted(tmp_path: Path, name: str, right: str, wrong: str) -> Path:
+    """A copy of the kernel directory with ``right`` (found once in ``name``) made ``wrong``."""
     broken = tmp_path / "kernels"
     shutil.copytree(kernel_sources.kernel_dir(), broken)
-    source = (broken / "im2col.cu").read_text()
-    bound = "y >= 0 && y < g.h"
-    assert source.count(bound) == 1
-    (broken / "im2col.cu").write_text(source.replace(bound, "y >= 0 && y <= g.h"))
+    source = (broken / name).read_text()
+    assert source.count(right) == 1
+    (broken / name).write_text(source.replace(right, wrong))
+    return broken
+
+
+def test_off_by_one_in_a_bound_is_caught(asan_runtime, tmp_path):
+    broken = _planted(tmp_path, "im2col.cu", "y >= 0 && y < g.h", "y >= 0 && y <= g.h")
     _prebuild(broken)
     proc = _sanitized_run(asan_runtime, broken)
     assert proc.returncode != 0
@@ -70,11 +76,7 @@ def test_off_by_one_in_a_bound_is_caught(asan_runtime, tmp_path):
 
 def _sanitized_cpu_run(asan_runtime: str, kernel_dir: Path) -> subprocess.CompletedProcess:
     cpu_kernels.build(sanitize=True, directory=kernel_dir)  # compiled outside ASan
-    env = dict(os.environ, LD_PRELOAD=asan_runtime, ASAN_OPTIONS="detect_leaks=0",
-               UBSAN_OPTIONS="print_stacktrace=1",
-               PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
-    return subprocess.run([sys.executable, str(HERE / "sanitized_cpu_run.py"), str(kernel_dir)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return _sanitized_run(asan_runtime, kernel_dir, "sanitized_cpu_run.py")
 
 
 def test_the_compiled_cpu_kernels_are_clean_under_sanitizers(asan_runtime):
@@ -85,13 +87,8 @@ def test_the_compiled_cpu_kernels_are_clean_under_sanitizers(asan_runtime):
 
 
 def test_a_missing_workspace_margin_in_the_cpu_kernels_is_caught(asan_runtime, tmp_path):
-    broken = tmp_path / "kernels"
-    shutil.copytree(kernel_sources.kernel_dir(), broken)
-    source = (broken / "direct_conv.cpp").read_text()
-    margin = "Buffer phases(g.sample_floats() + g.slack());"
-    assert source.count(margin) == 1
-    (broken / "direct_conv.cpp").write_text(source.replace(margin,
-                                                           "Buffer phases(g.sample_floats());"))
+    broken = _planted(tmp_path, "direct_conv.cpp", "Buffer phases(g.sample_floats() + g.slack());",
+                      "Buffer phases(g.sample_floats());")
     proc = _sanitized_cpu_run(asan_runtime, broken)
     assert proc.returncode != 0
     # a 64-byte vector load across the end: "heap-buffer-overflow", or "unknown-crash" when
