@@ -279,7 +279,8 @@ def test_without_a_compiler_auto_falls_back_and_native_says_why(monkeypatch, tmp
     assert_close(z, conv_reference(x, w, np.zeros(4), (1, 1), (1, 1),
                                    np.zeros((2, 4, 6, 6)))[0], "fallback z")
     monkeypatch.setenv("DLX_CPU_KERNELS", "native")
-    with pytest.raises(BackendUnavailableError, match="DLX_CPU_KERNELS=native.*no C\\+\\+ compiler"):
+    with pytest.raises(BackendUnavailableError,
+                       match="DLX_CPU_KERNELS=native.*no C\\+\\+ compiler"):
         backend.conv_columns(x.shape, (3, 3), (1, 1), (1, 1), np.float32)
 
 

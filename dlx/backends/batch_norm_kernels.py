@@ -4,8 +4,8 @@
 The formulas are those of :mod:`dlx.functional.normalization`; the kernels fuse them into 3
 passes over each channel for the forward and 3 for the backward (NumPy's version makes
 about 10 over the whole tensor and keeps xhat), and recompute xhat from x in backward.
-Channels are split over dlx's worker threads when the tensor is large enough to pay for the
-hand-off.
+Each call splits the channels over OpenMP threads, as many as the backend's workers when
+the tensor is large enough to pay for the hand-off (``PARALLEL_MIN_BYTES``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from dlx.backends import cpu_kernels
 
-#: below this many bytes of input, batch norm runs on the calling thread alone
+#: below this many bytes of input, batch norm runs on one thread
 PARALLEL_MIN_BYTES = 1 << 20
 
 

@@ -21,9 +21,9 @@ class DirectConv:
     """A float32 convolution through the compiled kernels (the layout interface of
     :class:`~dlx.backends.conv_columns.Im2colColumns`): no columns; backward reads x again.
 
-    ``plan_chunks`` splits the batch into one chunk per worker thread when the layer is big
-    enough to pay for the hand-off (``cpu_threads.SPLIT_MIN_BYTES``), else runs it in one
-    call."""
+    Each pass is one call; the kernels split its samples over OpenMP threads, as many as
+    the backend's workers when the layer is big enough to pay for the hand-off
+    (``cpu_threads.SPLIT_MIN_BYTES``), else one."""
 
     def __init__(self, x_shape, kernel, stride, padding):
         self.lib = cpu_kernels.library()
@@ -35,7 +35,8 @@ class DirectConv:
 
     def sample_bytes(self, itemsize: int) -> int:
         """Bytes of one sample's im2col columns: the measure of its work."""
-        return self.sample_shape[0] * self.kernel[0] * self.kernel[1] * self.oh * self.ow * itemsize
+        c, (fh, fw) = self.sample_shape[0], self.kernel
+        return c * fh * fw * self.oh * self.ow * itemsize
 
     def plan_chunks(self, n: int, backend):
         """One chunk: the kernels split the batch over their own threads (OpenMP; the
