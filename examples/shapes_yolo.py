@@ -87,8 +87,8 @@ def main():
     anchors = backend.asarray(ANCHORS, dtype=backend.default_dtype)
     targets = yolo.encode(backend.asarray(B), backend.asarray(C), GRID, anchors, N_CLASSES)
     model = detector(len(ANCHORS))
-    loss = lambda out, t: yolo.yolo_loss(yolo.to_grid(out, len(ANCHORS)), t, anchors)  # noqa: E731
-    history = fit(model, (X, targets), epochs=args.epochs, batch_size=32, lr=0.003, loss=loss,
+    history = fit(model, (X, targets), epochs=args.epochs, batch_size=32, lr=0.003,
+                  loss=yolo.DetectionLoss(anchors),
                   callbacks=[LRScheduler(ExponentialDecay(0.003, 0.85))], verbose=False)
     train_s, train_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     detections = yolo.detect(predict(model, Xt, backend), anchors, score_threshold=0.05,

@@ -136,3 +136,44 @@ def test_to_grid_reorders_channels(backend):
     g = yolo.to_grid(dlx.Tensor(out), 2)
     assert g.shape == (2, 3, 3, 2, 7)
     assert float(g.data[1, 2, 0, 1, 4]) == float(out[1, 7 + 4, 2, 0])
+
+
+def _tiny_detector(n_anchors, n_classes):
+    return dlx.nn.Sequential(dlx.nn.Conv2D(1, 8, 3, padding="same", activation="relu"),
+                             dlx.nn.MaxPool2D(2),
+                             dlx.nn.Conv2D(8, n_anchors * (5 + n_classes), 1))
+
+
+def test_fit_trains_a_detector_on_grid_targets_with_the_detection_loss(rng):
+    """fit takes (m, S, S, A, 5+K) targets for (m, A*(5+K), S, S) outputs when the loss
+    checks target shapes itself (``checks_target_shape``), and the loss goes down."""
+    from dlx.train import fit
+
+    backend = dlx.backends.get("numpy")
+    anchors = np.array([[1.0, 1.0], [2.0, 1.0]], np.float32)
+    boxes, classes = random_objects(rng, m=24, grid=4)
+    x = rng.normal(size=(24, 1, 8, 8)).astype(np.float32)
+    targets = yolo.encode(boxes, classes, 4, anchors, 3)
+    loss = yolo.DetectionLoss(anchors)
+    with dlx.backends.use(backend):
+        backend.seed(0)
+        history = fit(_tiny_detector(2, 3), (x, targets), epochs=4, batch_size=8, lr=0.01,
+                      loss=loss, verbose=False)
+    assert history["cost"][-1] < history["cost"][0]
+    with pytest.raises(ShapeError, match="yolo_loss: predictions"):  # its own shape check
+        with dlx.backends.use(backend):
+            fit(_tiny_detector(2, 3), (x, targets[..., :7]), epochs=1, loss=loss,
+                verbose=False)
+
+
+def test_fit_still_refuses_mismatched_targets_for_a_loss_that_does_not_check_them(rng):
+    from dlx.train import fit
+
+    anchors = np.array([[1.0, 1.0]], np.float32)
+    boxes, classes = random_objects(rng, m=8, grid=4)
+    targets = yolo.encode(boxes, classes, 4, anchors, 3)
+    x = rng.normal(size=(8, 1, 8, 8)).astype(np.float32)
+    plain = lambda out, t: yolo.yolo_loss(yolo.to_grid(out, 1), t, anchors)  # noqa: E731
+    with dlx.backends.use("numpy"):
+        with pytest.raises(ShapeError, match="targets of shape .* do not fit outputs"):
+            fit(_tiny_detector(1, 3), (x, targets), epochs=1, loss=plain, verbose=False)

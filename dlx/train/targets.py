@@ -14,6 +14,10 @@ output                 targets accepted            canonical targets, loss for "
 any                    float targets, not labels   output's shape, float; mean squared error
 =====================  ==========================  ==========================================
 
+A callable loss with the attribute ``checks_target_shape = True`` (such as
+``dlx.vision.yolo.DetectionLoss``, whose targets are laid out per grid cell while the
+network's outputs are per channel) takes float targets of any per-example shape: it refuses
+shapes that do not fit its outputs itself; ``fit`` still checks that they are finite.
 A callable loss with the attribute ``missing_targets_are_nan = True`` (such as
 ``F.multi_task_cross_entropy``) takes NaN targets as missing labels; infinities are still
 refused. One that also has ``multi_task = True`` (T sigmoid outputs, (m, T) 0/1 targets
@@ -163,6 +167,9 @@ def prepare(name: str, model, X, y, loss="auto"):
         checks.run()
     if getattr(loss, "multi_task", False):
         return _multi_task(name, y, out_shape, output, loss, model.dtype)
+    if getattr(loss, "checks_target_shape", False):
+        checks.run()
+        return Task("regression", output, k, loss), y.astype(model.dtype)
     is_int = y.dtype.kind in "biu"
     if k > 1 and loss not in ("mse", "binary_cross_entropy"):
         found = _multiclass(name, y, k, output, loss, checks, model.dtype)

@@ -142,3 +142,21 @@ def yolo_loss(pred, target, anchors, lambda_coord: float = 5.0, lambda_noobj: fl
                    + (pred[..., 3:5] - t_wh) ** 2)).sum()
     cls = -(mask * t[..., 5:] * F.log_softmax(pred[..., 5:], axis=-1)).sum()
     return (objectness + lambda_coord * box + cls) * (1.0 / pred.shape[0])
+
+
+class DetectionLoss:
+    """``yolo_loss(to_grid(outputs, A), targets, anchors)`` as a loss for ``fit``: the
+    network's (m, A*(5+K), S, S) outputs against (m, S, S, A, 5+K) targets from
+    :func:`encode`. The targets' layout is not the outputs', so the loss checks their shape
+    itself (``checks_target_shape``: ``fit`` then takes the targets as they are)."""
+
+    checks_target_shape = True
+
+    def __init__(self, anchors, lambda_coord: float = 5.0, lambda_noobj: float = 0.5):
+        _check_anchors(anchors)
+        self.anchors, self.lambda_coord, self.lambda_noobj = anchors, lambda_coord, lambda_noobj
+
+    def __call__(self, outputs, targets):
+        grid = to_grid(outputs, self.anchors.shape[0])
+        return yolo_loss(grid, targets, self.anchors, self.lambda_coord, self.lambda_noobj)
+
