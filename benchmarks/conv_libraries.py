@@ -14,7 +14,7 @@ package is installed (none of them is a dlx dependency):
   32x144 @ 144xL, dx 16x288 @ 288xL, dW 288xL @ Lx16, L = 64*34*32 phase-row columns)
   through NumPy's OpenBLAS and through BLIS (the ``blis`` package's ``gemm``).
 
-Medians of ``--repeat`` calls after two warm-ups, in ms.
+Medians of ``--repeat`` calls after a warm-up, in ms.
 """
 
 from __future__ import annotations
@@ -22,21 +22,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import statistics
-import time
+
+from conv_numpy import median_ms  # this directory's script: benchmarks/ is on sys.path
 
 N, C, H, K, F, P = 64, 16, 32, 32, 3, 1
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def dlx_parts(x, w, gz):
