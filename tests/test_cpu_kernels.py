@@ -326,3 +326,12 @@ def test_the_sources_compile_without_warnings():
                                "-fsyntax-only", str(directory / source)],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
+
+
+def test_a_strided_bias_is_read_by_value(native, rng):
+    x = rng.normal(size=(2, 3, 6, 6)).astype(np.float32)
+    w = rng.normal(size=(4, 3, 3, 3)).astype(np.float32)
+    b = rng.normal(size=8).astype(np.float32)[::2]  # a view with stride 8 bytes
+    z = F.conv2d(x, w, b, 1, 1).data
+    want = conv_reference(x, w, b, (1, 1), (1, 1), np.zeros((2, 4, 6, 6), np.float32))[0]
+    assert_close(z, want, "z with a strided bias")

@@ -54,6 +54,8 @@ class DirectConv:
         """out (n, K, OH, OW) = conv(x, w) + bias for C-contiguous float32 arrays; nothing is
         kept for backward but x itself (returns None)."""
         geometry = self._geometry(x.shape[0], w.shape[0])
+        if bias is not None:
+            bias = np.ascontiguousarray(bias, dtype=np.float32)
         _check(self.lib.dlx_conv2d_forward_f32(
             x.ctypes.data, w.ctypes.data, None if bias is None else bias.ctypes.data,
             out.ctypes.data, geometry.ctypes.data, self.threads))
