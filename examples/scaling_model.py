@@ -59,6 +59,9 @@ def main():
     parser.add_argument("--measure", action="store_true")
     parser.add_argument("--_time", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args._time and (args.samples_per_s is None or args.params is None):
+        parser.error("--samples-per-s and --params are required (e.g. --samples-per-s 4788 "
+                     "--params 9802, a CNN on the digits: see the docstring)")
     if args._time:
         times = [_time_allreduce(8), _time_allreduce(args._time)]
         from mpi4py import MPI
