@@ -125,7 +125,7 @@ def test_compiled_conv_matches_on_network_layers_and_thread_counts(native, rng, 
     oh = (shape[2] + 2 * p - f) // s + 1
     gz = rng.normal(size=(shape[0], k, oh, oh)).astype(np.float32)
     want = conv_reference(x, w, b, (s, s), (p, p), gz)
-    monkeypatch.setattr("dlx.backends.direct_conv.SPLIT_MIN_BYTES", 0)  # always threads
+    monkeypatch.setattr("dlx.backends.cpu_threads.SPLIT_MIN_BYTES", 0)  # always threads
     results = {}
     for workers in (1, 2, 3):
         monkeypatch.setattr(native, "parallel_workers", lambda workers=workers: workers)

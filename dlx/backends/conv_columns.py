@@ -26,9 +26,9 @@ import math
 
 import numpy as np
 
+from dlx.backends import cpu_threads
 from dlx.backends.base import conv_output_size
 from dlx.backends.buffer_pool import BufferPool
-from dlx.backends.cpu_threads import SPLIT_MIN_BYTES
 
 #: the phase-row workspaces: phases, columns, gradient rows and GEMM results of a chunk
 _workspace = BufferPool()
@@ -66,7 +66,7 @@ class Im2colColumns:
         budget = backend.conv_chunk_bytes
         count = -(-n // max(1, min(n, budget // max(per_sample, 1))))
         workers = backend.parallel_workers()
-        if workers > 1 and n * per_sample >= SPLIT_MIN_BYTES:
+        if workers > 1 and n * per_sample >= cpu_threads.SPLIT_MIN_BYTES:
             count = min(n, -(-count // workers) * workers)
         size = -(-n // count)
         return [(n0, min(n0 + size, n)) for n0 in range(0, n, size)], per_sample <= budget

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlx.backends import cpu_kernels
+from dlx.backends import cpu_kernels, cpu_threads
 from dlx.backends.base import conv_output_size
-from dlx.backends.cpu_threads import SPLIT_MIN_BYTES
 
 
 class DirectConv:
@@ -42,7 +41,7 @@ class DirectConv:
         """One chunk: the kernels split the batch over their own threads (OpenMP; the
         thread count is chosen here, per call). False: no BLAS runs inside."""
         self.threads = 1
-        if n * self.sample_bytes(4) >= SPLIT_MIN_BYTES:
+        if n * self.sample_bytes(4) >= cpu_threads.SPLIT_MIN_BYTES:
             self.threads = cpu_kernels.threads(backend.parallel_workers())
         return [(0, n)], False
 
